@@ -1,0 +1,195 @@
+"""Characters <-> token labels, the per-character tokeniser and sliding windows.
+
+Why one token per character: Chinese BERT vocabularies are character based anyway, and a
+1:1 map makes offsets exact (every token points at one code point of the input). Whitespace is
+dropped except ``\\n``, which becomes a dedicated newline token because OCR line structure is the
+strongest layout cue (short lines ~ headlines) and BERT tokenisers silently drop it.
+
+Boundary labels (first head) are BIO over roles: ``O`` (furniture), ``B-headline``/``I-headline``,
+``B-body``/``I-body``; ``B-`` marks the first character of a span. The topic head labels each
+token inside an article with that article's topic; ``-100`` where there is nothing to learn.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from newsseg.data.pages import Article, Page, Span
+
+BOUNDARY_LABELS: tuple[str, ...] = ("O", "B-headline", "I-headline", "B-body", "I-body")
+IGNORE_INDEX = -100
+NEWLINE_TOKEN = "[NL]"
+
+
+@dataclass
+class Encoded:
+    """A page as model input: token ids and, for each token, the index of its character."""
+
+    input_ids: np.ndarray  # int64 [n_tokens]
+    char_index: np.ndarray  # int64 [n_tokens], position of the token's character in the text
+
+
+class CharVocab:
+    """Maps single characters to token ids of a BERT vocabulary.
+
+    Lookup falls back to lower case and to NFKC (full-width ``Ａ`` -> ``A``), so OCR's
+    half/full-width swaps land on known tokens instead of ``[UNK]``.
+    """
+
+    def __init__(self, vocab: Mapping[str, int], unk_token: str = "[UNK]", newline_token: str = NEWLINE_TOKEN):
+        self.vocab = dict(vocab)
+        self.unk_id = self.vocab[unk_token]
+        if newline_token not in self.vocab:
+            raise ValueError(f"newline token {newline_token!r} is not in the vocabulary")
+        self.newline_id = self.vocab[newline_token]
+        self._cache: dict[str, int] = {}
+
+    def char_id(self, ch: str) -> int:
+        i = self._cache.get(ch)
+        if i is None:
+            i = self.vocab.get(ch)
+            if i is None:
+                i = self.vocab.get(ch.lower())
+            if i is None:
+                norm = unicodedata.normalize("NFKC", ch).lower()
+                i = self.vocab.get(norm[:1], self.unk_id) if len(norm) == 1 else self.unk_id
+            self._cache[ch] = i
+        return i
+
+    def encode(self, text: str) -> Encoded:
+        """One token per non-whitespace character, plus one newline token per ``\\n``."""
+        ids: list[int] = []
+        idx: list[int] = []
+        get = self._cache.get
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                ids.append(self.newline_id)
+                idx.append(i)
+            elif not ch.isspace():
+                t = get(ch)
+                ids.append(t if t is not None else self.char_id(ch))
+                idx.append(i)
+        return Encoded(np.asarray(ids, dtype=np.int64), np.asarray(idx, dtype=np.int64))
+
+
+def char_labels(page: Page, topics: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-character boundary label ids and topic ids (``-100`` outside every article)."""
+    n = len(page.text)
+    lab = np.zeros(n, dtype=np.int64)  # O
+    top = np.full(n, IGNORE_INDEX, dtype=np.int64)
+    topic_id = {t: i for i, t in enumerate(topics)}
+    for art in page.articles:
+        t = topic_id.get(art.topic, IGNORE_INDEX)
+        for s in art.spans:
+            b = BOUNDARY_LABELS.index(f"B-{s.role}")
+            lab[s.start:s.end] = b + 1  # I-role
+            lab[s.start] = b
+            top[s.start:s.end] = t
+    return lab, top
+
+
+def token_labels(page: Page, enc: Encoded, topics: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels for each token of ``enc``: the labels of the character it stands for."""
+    lab, top = char_labels(page, topics)
+    if len(enc.char_index) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return lab[enc.char_index], top[enc.char_index]
+
+
+def labels_to_spans(text: str, char_index: np.ndarray, labels: Sequence[int]) -> list[Span]:
+    """Decode per-token boundary labels into spans over ``text``.
+
+    Only non-whitespace characters decide spans (newline tokens are context, not content), so
+    every span starts and ends on a non-whitespace character. An ``I-`` label whose role differs
+    from the open span, or that follows ``O``, opens a new span (lenient BIO).
+    """
+    spans: list[Span] = []
+    role: str | None = None
+    start = last = -1
+    for ci, li in zip(char_index.tolist(), list(labels)):
+        if text[ci].isspace():
+            continue
+        name = BOUNDARY_LABELS[int(li)]
+        if name == "O":
+            if role is not None:
+                spans.append(Span(start, last + 1, role))
+            role = None
+            continue
+        tag, r = name.split("-", 1)
+        if tag == "B" or r != role:
+            if role is not None:
+                spans.append(Span(start, last + 1, role))
+            role, start = r, ci
+        last = ci
+    if role is not None:
+        spans.append(Span(start, last + 1, role))
+    return spans
+
+
+@dataclass
+class Window:
+    """A slice ``[start, end)`` of a page's tokens that fits the encoder."""
+
+    start: int
+    end: int
+
+
+def make_windows(n_tokens: int, max_tokens: int, overlap: int) -> list[Window]:
+    """Cover ``n_tokens`` with windows of at most ``max_tokens`` that overlap by ``overlap`` tokens."""
+    if max_tokens <= 0:
+        raise ValueError("max_tokens must be positive")
+    overlap = min(max(overlap, 0), max_tokens - 1)
+    if n_tokens <= max_tokens:
+        return [Window(0, n_tokens)]
+    stride = max_tokens - overlap
+    wins = []
+    s = 0
+    while True:
+        e = min(s + max_tokens, n_tokens)
+        wins.append(Window(max(e - max_tokens, 0), e))
+        if e >= n_tokens:
+            return wins
+        s += stride
+
+
+def best_window(windows: Sequence[Window], n_tokens: int) -> np.ndarray:
+    """For each token, the window in which it has the most context on both sides.
+
+    Context on a side that reaches the page edge counts as unlimited: the page has no more to show.
+    """
+    best = np.zeros(n_tokens, dtype=np.int64)
+    score = np.full(n_tokens, -1, dtype=np.int64)
+    pos = np.arange(n_tokens)
+    big = np.iinfo(np.int64).max // 4
+    for wi, w in enumerate(windows):
+        p = pos[w.start:w.end]
+        left = np.where(w.start == 0, big, p - w.start)
+        right = np.where(w.end == n_tokens, big, w.end - 1 - p)
+        c = np.minimum(left, right)
+        better = c > score[w.start:w.end]
+        best[w.start:w.end][better] = wi
+        score[w.start:w.end][better] = c[better]
+    return best
+
+
+def stitch_logits(windows: Sequence[Window], window_logits: Sequence[np.ndarray], n_tokens: int) -> np.ndarray:
+    """Per-token logits taken from each token's best window (see :func:`best_window`)."""
+    if n_tokens == 0:
+        return np.zeros((0, window_logits[0].shape[-1] if window_logits else 0), dtype=np.float32)
+    out = np.empty((n_tokens, window_logits[0].shape[-1]), dtype=np.float32)
+    owner = best_window(windows, n_tokens)
+    for wi, (w, lg) in enumerate(zip(windows, window_logits)):
+        sel = np.nonzero(owner[w.start:w.end] == wi)[0]
+        out[w.start + sel] = lg[sel]
+    return out
+
+
+def page_from_spans(page_id: str, text: str, groups: Sequence[tuple[str, list[Span]]]) -> Page:
+    """Build a page from ``(topic, spans)`` groups, numbering articles in reading order."""
+    groups = sorted((g for g in groups if g[1]), key=lambda g: min(s.start for s in g[1]))
+    arts = [Article(f"a{i + 1}", t, sorted(sp, key=lambda s: s.start)) for i, (t, sp) in enumerate(groups)]
+    return Page(page_id, text, arts)

@@ -1,0 +1,186 @@
+"""Token predictions -> spans with roles -> articles.
+
+Linking is where detached headlines and split fragments come back to their article. The model
+gives every token a topic distribution; on top of that, fragments of one article share names,
+places and phrases, which char n-gram TF-IDF similarity picks up (a headline almost always repeats
+a phrase of its body). Scores combine topic agreement, text similarity and reading-order
+proximity; weights live in ``config.link`` so a trained model carries its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from newsseg.data.encoding import labels_to_spans
+from newsseg.data.pages import Article, Page, Span
+
+LEAD_RE = re.compile(r"^\s*(本报讯|本报记者|本报\S{0,8}讯|【\S{0,8}讯】|\S{0,6}讯[（(]|据\S{0,10}消息)")
+SENTENCE_END = "。！？!?”」』）)"
+
+DEFAULT_LINK: dict[str, float] = {
+    "body_topic": 1.0,     # weight of topic-distribution cosine between body clusters
+    "body_text": 2.0,      # weight of char n-gram TF-IDF cosine between body clusters
+    "body_adjacent": 0.6,  # bonus when two fragments follow each other with nothing between
+    "body_midsentence": 0.4,  # bonus when the earlier fragment stops mid-sentence
+    "body_threshold": 1.3,  # merge body clusters whose score exceeds this
+    "head_topic": 1.0,
+    "head_text": 3.0,
+    "head_before": 0.5,    # headline directly before the cluster's first fragment
+    "head_after": 0.25,    # headline directly after the cluster's last fragment
+}
+
+
+@dataclass
+class Fragment:
+    """A predicted span with what linking needs to know about it."""
+
+    span: Span
+    order: int
+    topic: np.ndarray
+    text: str
+    lead: bool = False
+    members: list[int] = field(default_factory=list)
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
+
+
+def _text_sim(texts: Sequence[str]) -> np.ndarray:
+    """Pairwise char 2–3-gram TF-IDF cosine among the page's fragments (idf within the page)."""
+    n = len(texts)
+    if n < 2:
+        return np.zeros((n, n))
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = ["".join(t.split()) for t in texts]
+    try:
+        X = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True).fit_transform(docs)
+    except ValueError:  # every fragment shorter than two characters
+        return np.zeros((n, n))
+    return (X @ X.T).toarray()
+
+
+def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
+                topic_probs: np.ndarray, topic_labels: Sequence[str],
+                link: Mapping[str, float] | None = None) -> Page:
+    """Turn per-token probabilities of both heads into a page with linked, scored articles."""
+    w = {**DEFAULT_LINK, **(link or {})}
+    if len(char_index) == 0:
+        return Page(page_id, text, [])
+    labels = boundary_probs.argmax(-1)
+    spans = labels_to_spans(text, char_index, labels)
+    if not spans:
+        return Page(page_id, text, [])
+    conf = boundary_probs.max(-1)
+    # Token index range of each span: char_index is sorted, so a binary search finds it.
+    frags: list[Fragment] = []
+    for i, s in enumerate(spans):
+        lo, hi = np.searchsorted(char_index, [s.start, s.end])
+        s.score = float(conf[lo:hi].mean())
+        frag_text = text[s.start:s.end]
+        frags.append(Fragment(s, i, topic_probs[lo:hi].sum(0), frag_text,
+                              lead=s.role == "body" and bool(LEAD_RE.match(frag_text))))
+    sim = _text_sim([f.text for f in frags])
+    clusters = _cluster_bodies([f for f in frags if f.span.role == "body"], sim, w)
+    groups = _attach_headlines(frags, clusters, sim, w)
+    arts = []
+    for members in groups:
+        fs = sorted((frags[m] for m in members), key=lambda f: f.span.start)
+        topic_vec = sum(f.topic for f in fs)
+        topic = topic_labels[int(np.argmax(topic_vec))]
+        score = float(np.mean([f.span.score for f in fs]))
+        arts.append(Article("", topic, [f.span for f in fs], score=score))
+    arts.sort(key=lambda a: a.spans[0].start)
+    for i, a in enumerate(arts):
+        a.id = f"a{i + 1}"
+    return Page(page_id, text, arts)
+
+
+def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float]) -> list[list[int]]:
+    """Greedy average-link merging of body fragments; two leads never share an article.
+
+    The cluster-pair score matrix is updated in place after each merge (Lance–Williams), so a page
+    with many predicted fragments costs O(k^2) per merge instead of recomputing every pair.
+    """
+    k = len(bodies)
+    if k < 2:
+        return [[f.order] for f in bodies]
+    orders = np.array([f.order for f in bodies])
+    topics = np.stack([f.topic for f in bodies]).astype(np.float64)
+    norms = np.linalg.norm(topics, axis=1, keepdims=True)
+    topics = topics / np.where(norms > 0, norms, 1.0)
+    S = w["body_topic"] * (topics @ topics.T) + w["body_text"] * sim[np.ix_(orders, orders)]
+    for i in range(k - 1):
+        if orders[i + 1] == orders[i] + 1:  # nothing predicted between them
+            bonus = w["body_adjacent"]
+            if bodies[i].text.rstrip()[-1:] not in SENTENCE_END:
+                bonus += w["body_midsentence"]
+            S[i, i + 1] += bonus
+            S[i + 1, i] += bonus
+    np.fill_diagonal(S, -np.inf)
+    leads = np.array([f.lead for f in bodies], dtype=np.int64)
+    sizes = np.ones(k)
+    members: list[list[int]] = [[int(o)] for o in orders]
+    alive = np.ones(k, dtype=bool)
+    while True:
+        both_lead = (leads[:, None] + leads[None, :]) > 1
+        cand = np.where(both_lead | ~alive[:, None] | ~alive[None, :], -np.inf, S)
+        i, j = np.unravel_index(int(np.argmax(cand)), cand.shape)
+        if not cand[i, j] > w["body_threshold"]:
+            break
+        # Average linkage: the merged cluster's score to any other is the size-weighted mean.
+        row = (sizes[i] * S[i] + sizes[j] * S[j]) / (sizes[i] + sizes[j])
+        S[i, :], S[:, i] = row, row
+        S[i, i] = -np.inf
+        sizes[i] += sizes[j]
+        leads[i] += leads[j]
+        members[i] += members[j]
+        alive[j] = False
+    return [sorted(members[i]) for i in range(k) if alive[i]]
+
+
+def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.ndarray,
+                      w: Mapping[str, float]) -> list[list[int]]:
+    """Give each headline block to one body cluster (one-to-one where possible)."""
+    heads = [f for f in frags if f.span.role == "headline"]
+    # Adjacent headline spans (a kicker and a title split by a blank line) form one block.
+    blocks: list[list[int]] = []
+    for h in heads:
+        if blocks and blocks[-1][-1] == h.order - 1:
+            blocks[-1].append(h.order)
+        else:
+            blocks.append([h.order])
+    groups = [list(c) for c in clusters]
+    if not groups:
+        return blocks
+    if not blocks:
+        return groups
+    score = np.zeros((len(blocks), len(groups)))
+    for i, b in enumerate(blocks):
+        btopic = sum(frags[m].topic for m in b)
+        for j, g in enumerate(groups):
+            gtopic = sum(frags[m].topic for m in g)
+            s = w["head_topic"] * _cos(btopic, gtopic)
+            s += w["head_text"] * max(sim[hb, m] for hb in b for m in g)
+            if min(g) == b[-1] + 1:
+                s += w["head_before"]
+            if max(g) == b[0] - 1:
+                s += w["head_after"]
+            score[i, j] = s
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(-score)
+    assigned = set()
+    for i, j in zip(rows, cols):
+        groups[j].extend(blocks[i])
+        assigned.add(i)
+    for i, b in enumerate(blocks):
+        if i not in assigned:  # more headline blocks than bodies: join the best-scoring article
+            groups[int(np.argmax(score[i]))].extend(b)
+    return groups

@@ -1,0 +1,188 @@
+"""``Segmenter``: load a model, segment pages, save it. Training lives in ``newsseg.train``."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence, overload
+
+import numpy as np
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from newsseg.data.encoding import CharVocab, Encoded, Window, make_windows, stitch_logits
+from newsseg.data.pages import DEFAULT_TOPICS, Page
+from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
+from newsseg.model.decoding import decode_page
+from newsseg.model.modeling import SegmenterModel
+from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
+
+# The shipped model sits in the repository's top-level model/ directory; NEWSSEG_MODEL overrides.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[3] / "model"
+
+
+def default_model_dir() -> Path:
+    return Path(os.environ.get("NEWSSEG_MODEL", DEFAULT_MODEL_DIR))
+
+
+class ModelLoadError(RuntimeError):
+    """A model directory that cannot be loaded safely; the message says why and what to do."""
+
+
+def _check_model_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise ModelLoadError(f"model directory {path} does not exist")
+    files = {f.name for f in path.iterdir()}
+    if not any(f.endswith(".safetensors") for f in files):
+        pickles = sorted(f for f in files if f.endswith((".bin", ".pt", ".pth", ".ckpt")))
+        if pickles:
+            raise ModelLoadError(
+                f"{path} holds only pickle checkpoints ({', '.join(pickles)}); newsseg loads weights from "
+                "safetensors only, because unpickling can run arbitrary code. Convert a checkpoint you trust "
+                "with: python -c \"from transformers import AutoModel; "
+                f"AutoModel.from_pretrained('{path}').save_pretrained('{path}-safe', safe_serialization=True)\"")
+        raise ModelLoadError(f"{path} holds no model.safetensors")
+    if "config.json" not in files:
+        raise ModelLoadError(f"{path} holds no config.json")
+
+
+class Segmenter:
+    """Segments OCR'd Chinese newspaper pages into articles.
+
+    Example::
+
+        from newsseg import Segmenter
+        seg = Segmenter.from_pretrained()          # the shipped model (or a directory)
+        page = seg.predict("总投资96.6亿元\\n本报讯 5月11日，…")
+        for art in page.articles:
+            print(art.topic, art.score, art.headline, art.body[:20])
+        pages = seg.predict([text1, text2], batch_size=16)
+    """
+
+    def __init__(self, model: SegmenterModel, tokenizer: PreTrainedTokenizerBase):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config: SegmenterConfig = model.config
+        self.vocab = CharVocab(tokenizer.get_vocab(), unk_token=tokenizer.unk_token,
+                               newline_token=self.config.newline_token)
+        self.max_tokens = int(self.config.max_position_embeddings) - 2  # room for [CLS] and [SEP]
+
+    # ----------------------------------------------------------------- construction / persistence
+    @classmethod
+    def build(cls, base_model: str = "scratch-small", topics: Sequence[str] = DEFAULT_TOPICS,
+              max_length: int = 512, **config_kwargs: Any) -> "Segmenter":
+        """A new, untrained segmenter on a built-in scratch encoder or a BERT checkpoint.
+
+        ``base_model`` is a name from ``SCRATCH_SIZES`` (random init, built-in character vocabulary)
+        or a hub id / local directory of any BERT-family checkpoint, e.g. ``bert-base-chinese``.
+        """
+        if base_model in SCRATCH_SIZES:
+            tok = builtin_tokenizer()
+            cfg = SegmenterConfig(vocab_size=len(tok), topic_labels=topics, max_position_embeddings=max_length,
+                                  pad_token_id=tok.pad_token_id, **SCRATCH_SIZES[base_model], **config_kwargs)
+            return cls(SegmenterModel(cfg), tok)
+        tok = load_tokenizer(base_model)
+        cfg = SegmenterConfig.from_pretrained(base_model, topic_labels=list(topics), **config_kwargs)
+        cfg.architectures = None
+        model = SegmenterModel.from_pretrained(base_model, config=cfg, use_safetensors=None)
+        if len(tok) > model.config.vocab_size:  # the newline token was added to the vocabulary
+            model.resize_token_embeddings(len(tok))
+        return cls(model, tok)
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str] | None = None, *, quantize: str | None = None,
+                        num_threads: int | None = None) -> "Segmenter":
+        """Load a trained segmenter (safetensors only); ``path=None`` loads the shipped default model."""
+        p = Path(path) if path is not None else default_model_dir()
+        _check_model_dir(p)
+        try:
+            cfg = SegmenterConfig.from_pretrained(p)
+            cfg.check_labels()
+            model = SegmenterModel.from_pretrained(p, config=cfg, use_safetensors=True, dtype=torch.float32)
+        except (ValueError, OSError, RuntimeError) as e:
+            raise ModelLoadError(f"cannot load model from {p}: {e}") from e
+        if model.boundary_head.out_features != len(cfg.id2label) or model.topic_head.out_features != cfg.num_topics:
+            raise ModelLoadError(f"{p}: config label maps do not match the heads' sizes")
+        tok = load_tokenizer(p)
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        if quantize == "int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif quantize not in (None, "none"):
+            raise ValueError(f"unknown quantize mode {quantize!r} (use 'int8')")
+        return cls(model, tok)
+
+    def save_pretrained(self, path: str | os.PathLike[str], half: bool = False) -> None:
+        """Write safetensors weights, ``config.json`` (with label maps) and the tokenizer."""
+        model = self.model
+        if half:  # halves the shipped file; weights are read back as float32
+            import copy
+            model = copy.deepcopy(model).half()
+        model.save_pretrained(path, safe_serialization=True)
+        self.tokenizer.save_pretrained(path)
+
+    # ---------------------------------------------------------------------------------- prediction
+    @overload
+    def predict(self, texts: str, batch_size: int = ...) -> Page: ...
+    @overload
+    def predict(self, texts: Sequence[str], batch_size: int = ...) -> list[Page]: ...
+
+    def predict(self, texts: str | Sequence[str], batch_size: int = 8) -> Page | list[Page]:
+        """Segment one page (``str`` -> ``Page``) or many (list -> list, batched across pages)."""
+        if isinstance(texts, str):
+            return next(self.predict_pages([Page("page", texts)], batch_size=batch_size))
+        pages = (Page(f"page-{i + 1}", t) for i, t in enumerate(texts))
+        return list(self.predict_pages(pages, batch_size=batch_size))
+
+    def predict_pages(self, pages: Iterable[Page], batch_size: int = 8, chunk_pages: int = 64) -> Iterator[Page]:
+        """Stream predictions: pages are read ``chunk_pages`` at a time, so memory stays flat.
+
+        Windows from all pages of a chunk are sorted by length and batched with dynamic padding.
+        Output pages keep the input's ``id`` and ``text``, in input order.
+        """
+        it = iter(pages)
+        while chunk := list(itertools.islice(it, chunk_pages)):
+            yield from self._predict_chunk(chunk, batch_size)
+
+    def _windows(self, enc: Encoded) -> list[Window]:
+        overlap = int(round(self.max_tokens * self.config.window_overlap))
+        return make_windows(len(enc.input_ids), self.max_tokens, overlap)
+
+    @torch.inference_mode()
+    def forward_windows(self, seqs: Sequence[np.ndarray], batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Log-probabilities of both heads for each token sequence (without the special tokens)."""
+        out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(seqs)  # type: ignore[list-item]
+        order = sorted(range(len(seqs)), key=lambda k: len(seqs[k]))
+        cls_id, sep_id, pad_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id
+        for b in range(0, len(order), batch_size):
+            idx = order[b:b + batch_size]
+            width = max(len(seqs[k]) for k in idx) + 2
+            ids = np.full((len(idx), width), pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for r, k in enumerate(idx):
+                n = len(seqs[k])
+                ids[r, 0], ids[r, 1:n + 1], ids[r, n + 1] = cls_id, seqs[k], sep_id
+                mask[r, :n + 2] = 1
+            o = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+            bl = torch.log_softmax(o.boundary_logits.float(), -1).numpy()
+            tl = torch.log_softmax(o.topic_logits.float(), -1).numpy()
+            for r, k in enumerate(idx):
+                n = len(seqs[k])
+                out[k] = (bl[r, 1:n + 1], tl[r, 1:n + 1])
+        return out
+
+    def _predict_chunk(self, chunk: list[Page], batch_size: int) -> Iterator[Page]:
+        encs = [self.vocab.encode(p.text) for p in chunk]
+        wins = [self._windows(e) for e in encs]
+        seqs = [e.input_ids[w.start:w.end] for e, ws in zip(encs, wins) for w in ws if w.end > w.start]
+        res = iter(self.forward_windows(seqs, batch_size))
+        for page, enc, ws in zip(chunk, encs, wins):
+            n = len(enc.input_ids)
+            if n == 0:
+                yield Page(page.id, page.text, [])
+                continue
+            got = [next(res) for _ in ws]
+            b = np.exp(stitch_logits(ws, [g[0] for g in got], n))
+            t = np.exp(stitch_logits(ws, [g[1] for g in got], n))
+            yield decode_page(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, self.config.link)

@@ -1,0 +1,112 @@
+"""Training configuration: dataclasses with help text, loaded from TOML with ``--set`` overrides.
+
+A recipe has three tables. ``[model]`` and ``[data]`` map to the dataclasses below; ``[training]``
+is passed to Hugging Face ``TrainingArguments`` as is, so every Trainer option is available.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from newsseg.data.pages import DEFAULT_TOPICS
+
+
+@dataclass
+class ModelArguments:
+    base_model: str = field(default="scratch-small", metadata={
+        "help": "Encoder: a built-in from-scratch size (scratch-tiny/-mini/-small/-medium) or a BERT "
+                "checkpoint by hub id or local directory (e.g. bert-base-chinese)."})
+    max_length: int = field(default=512, metadata={"help": "Window length in tokens, [CLS] and [SEP] included."})
+    topics: list[str] = field(default_factory=lambda: list(DEFAULT_TOPICS),
+                              metadata={"help": "Topic label set of the second head (stored in config.json)."})
+    topic_loss_weight: float = field(default=1.0, metadata={"help": "Loss = boundary CE + weight * topic CE."})
+    boundary_class_weights: list[float] | None = field(default=None, metadata={
+        "help": "CE weights for O, B-headline, I-headline, B-body, I-body (B- labels are rare)."})
+    window_overlap: float = field(default=0.25, metadata={
+        "help": "Overlap of inference windows as a fraction of the window (>= 0.25)."})
+    save_half: bool = field(default=False, metadata={"help": "Store weights as float16 (halves the file)."})
+
+
+@dataclass
+class DataArguments:
+    train_files: list[str] = field(default_factory=list, metadata={
+        "help": "Page JSONL files with gold spans to train on (added to the composed pages)."})
+    eval_files: list[str] = field(default_factory=list, metadata={
+        "help": "Page JSONL files for per-epoch evaluation; default: composed pages with another seed."})
+    corpus: str | None = field(default=None, metadata={"help": "Corpus directory (default: the repo's data/corpus)."})
+    compose_pages: int = field(default=1000, metadata={"help": "Training pages composed from the training corpus."})
+    eval_pages: int = field(default=60, metadata={"help": "Composed evaluation pages (when eval_files is empty)."})
+    seed: int = field(default=0, metadata={"help": "Composer seed; evaluation pages use seed + 100000."})
+    composer: dict[str, Any] = field(default_factory=dict, metadata={"help": "ComposerConfig knobs."})
+    train_overlap: float = field(default=0.25, metadata={"help": "Overlap of training windows (fraction)."})
+    unk_dropout: float = field(default=0.02, metadata={
+        "help": "Share of input characters replaced by [UNK] while training, so unseen characters at "
+                "inference land on a trained embedding."})
+    num_proc: int | None = field(default=None, metadata={"help": "Processes for datasets.map."})
+
+
+@dataclass
+class RunConfig:
+    """A whole recipe: ``model``, ``data`` and raw ``training`` (TrainingArguments kwargs)."""
+
+    model: ModelArguments = field(default_factory=ModelArguments)
+    data: DataArguments = field(default_factory=DataArguments)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": asdict(self.model), "data": asdict(self.data), "training": dict(self.training)}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        unknown = set(d) - {"model", "data", "training"}
+        if unknown:
+            raise ValueError(f"unknown config tables {sorted(unknown)} (expected model, data, training)")
+        return cls(_build(ModelArguments, d.get("model", {}), "model"),
+                   _build(DataArguments, d.get("data", {}), "data"), dict(d.get("training", {})))
+
+
+def _build(klass: type, table: dict[str, Any], name: str) -> Any:
+    known = {f.name for f in fields(klass)}
+    bad = set(table) - known
+    if bad:
+        raise ValueError(f"unknown keys in [{name}]: {sorted(bad)}; known: {sorted(known)}")
+    return klass(**table)
+
+
+def parse_value(raw: str) -> Any:
+    """``--set`` values are TOML literals (``3``, ``2e-4``, ``true``, ``["a"]``); anything else is a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read a TOML recipe and apply ``key.sub=value`` overrides (e.g. ``training.num_train_epochs=1``)."""
+    d: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as fh:
+            d = tomllib.load(fh)
+    for ov in overrides or []:
+        if "=" not in ov:
+            raise ValueError(f"--set expects key=value, got {ov!r}")
+        key, raw = ov.split("=", 1)
+        parts = key.strip().split(".")
+        if len(parts) < 2:
+            raise ValueError(f"--set key must name a table, e.g. training.learning_rate; got {key!r}")
+        node = d
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = parse_value(raw.strip())
+    return RunConfig.from_dict(d)

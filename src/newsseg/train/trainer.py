@@ -1,0 +1,201 @@
+"""Training with the Hugging Face ``Trainer``: pages -> windows (``datasets`` map + cache) -> model.
+
+``train(config, output_dir)`` composes training pages from the training corpus (held-out articles
+are refused by the composer), adds any user page files, tokenises them into windows through
+``datasets.map`` (cached under the output dir), trains, keeps the best epoch, and writes the model,
+tokenizer, resolved config and final metrics. Re-running into the same directory resumes from the
+last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from newsseg.data.encoding import IGNORE_INDEX, CharVocab, make_windows, token_labels
+from newsseg.data.pages import Page, write_pages
+from newsseg.model.segmenter import Segmenter
+from newsseg.train.args import DataArguments, RunConfig
+
+logger = logging.getLogger(__name__)
+
+# Defaults that make a recipe work without a [training] table; a recipe overrides any of them.
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "num_train_epochs": 3, "learning_rate": 5e-4, "per_device_train_batch_size": 8,
+    "per_device_eval_batch_size": 16, "warmup_steps": 0.06, "weight_decay": 0.01,
+    "lr_scheduler_type": "linear", "eval_strategy": "epoch", "save_strategy": "epoch",
+    "save_total_limit": 2, "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
+    "greater_is_better": False, "logging_steps": 20, "seed": 42, "report_to": [],
+    "dataloader_num_workers": 0, "use_cpu": not torch.cuda.is_available(),
+}
+
+
+def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
+    """Compose the train or eval pages into ``out`` once (re-used on resume); returns the files."""
+    from newsseg.data.composer import ComposerConfig, compose_pages
+    from newsseg.data.corpus import DEFAULT_CORPUS_DIR, load_corpus
+
+    n = data.compose_pages if split == "train" else data.eval_pages
+    files = list(data.train_files if split == "train" else data.eval_files)
+    if split == "eval" and files:
+        return files
+    if n > 0:
+        path = out / f"composed-{split}.jsonl"
+        if not path.exists():
+            corpus = load_corpus(data.corpus or DEFAULT_CORPUS_DIR, split="train")
+            seed = data.seed if split == "train" else data.seed + 100000
+            write_pages(compose_pages(corpus, n, seed, ComposerConfig.from_dict(data.composer)), path)
+        files.append(str(path))
+    if not files:
+        raise ValueError(f"no {split} data: set data.compose_pages > 0 or data.{split}_files")
+    return files
+
+
+def windows_dataset(files: list[str], seg: Segmenter, overlap: float, cache_dir: Path,
+                    num_proc: int | None = None) -> Any:
+    """Page JSONL -> a ``datasets.Dataset`` of windows with ``input_ids``, ``labels``, ``topic_labels``."""
+    import datasets
+
+    vocab_items = seg.tokenizer.get_vocab()
+    topics = list(seg.config.topic_labels)
+    max_tokens = seg.max_tokens
+    cls_id, sep_id = seg.tokenizer.cls_token_id, seg.tokenizer.sep_token_id
+    nl = seg.config.newline_token
+
+    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        vocab = CharVocab(vocab_items, newline_token=nl)
+        out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "topic_labels": []}
+        for pid, text, arts in zip(batch["id"], batch["text"], batch["articles"]):
+            page = Page.from_dict({"id": pid, "text": text, "articles": arts or []})
+            enc = vocab.encode(page.text)
+            lab, top = token_labels(page, enc, topics)
+            for w in make_windows(len(enc.input_ids), max_tokens, int(max_tokens * overlap)):
+                if w.end <= w.start:
+                    continue
+                # [CLS] and [SEP] carry no label: -100 keeps them out of both losses.
+                out["input_ids"].append([cls_id, *enc.input_ids[w.start:w.end].tolist(), sep_id])
+                out["labels"].append([IGNORE_INDEX, *lab[w.start:w.end].tolist(), IGNORE_INDEX])
+                out["topic_labels"].append([IGNORE_INDEX, *top[w.start:w.end].tolist(), IGNORE_INDEX])
+        return out
+
+    ds = datasets.load_dataset("json", data_files=files, split="train", cache_dir=str(cache_dir))
+    return ds.map(encode, batched=True, batch_size=32, remove_columns=ds.column_names, num_proc=num_proc,
+                  desc="windows")
+
+
+class WindowCollator:
+    """Pads a batch of windows; while training, swaps a share of characters for ``[UNK]``."""
+
+    def __init__(self, pad_id: int, unk_id: int, special_ids: list[int], unk_dropout: float = 0.0):
+        self.pad_id, self.unk_id, self.unk_dropout = pad_id, unk_id, unk_dropout
+        self.special = torch.tensor(special_ids)
+        self.training = True
+
+    def __call__(self, feats: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in feats)
+
+        def pad(key: str, value: int) -> torch.Tensor:
+            return torch.tensor([f[key] + [value] * (width - len(f[key])) for f in feats], dtype=torch.long)
+
+        ids = pad("input_ids", self.pad_id)
+        mask = (torch.arange(width)[None, :] < torch.tensor([len(f["input_ids"]) for f in feats])[:, None]).long()
+        if self.training and self.unk_dropout > 0:
+            drop = (torch.rand(ids.shape) < self.unk_dropout) & ~torch.isin(ids, self.special) & mask.bool()
+            ids = ids.masked_fill(drop, self.unk_id)
+        return {"input_ids": ids, "attention_mask": mask, "labels": pad("labels", IGNORE_INDEX),
+                "topic_labels": pad("topic_labels", IGNORE_INDEX)}
+
+
+def compute_metrics(eval_pred: Any) -> dict[str, float]:
+    """Token-level scores per epoch (page-level metrics come from ``newsseg evaluate``)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    (b_pred, t_pred), (b_gold, t_gold) = eval_pred.predictions, eval_pred.label_ids
+    m = b_gold != IGNORE_INDEX
+    tm = t_gold != IGNORE_INDEX
+    return {
+        "boundary_acc": float(accuracy_score(b_gold[m], b_pred[m])),
+        "boundary_macro_f1": float(f1_score(b_gold[m], b_pred[m], average="macro", labels=[0, 1, 2, 3, 4],
+                                            zero_division=0)),
+        "topic_acc": float(accuracy_score(t_gold[tm], t_pred[tm])) if tm.any() else 0.0,
+    }
+
+
+def _argmax_logits(logits: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    # Keep only argmaxes: storing full logits of every eval window would grow memory for nothing.
+    return logits[0].argmax(-1), logits[1].argmax(-1)
+
+
+def tie_unseen_embeddings(seg: Segmenter, seen: set[int]) -> int:
+    """Point never-trained character embeddings at ``[UNK]``'s; returns how many were tied.
+
+    A from-scratch model sees a few thousand of its ~21k characters; the rest keep their random
+    initialisation, which would inject noise for any rare character on a real page.
+    """
+    emb = seg.model.get_input_embeddings().weight
+    special = set(seg.tokenizer.all_special_ids)
+    unseen = [i for i in range(emb.shape[0]) if i not in seen and i not in special]
+    with torch.no_grad():
+        emb[unseen] = emb[seg.vocab.unk_id].clone()
+    return len(unseen)
+
+
+def _trainer_class() -> type:
+    from transformers import Trainer
+
+    class SegmenterTrainer(Trainer):
+        """Evaluates on clean windows: ``[UNK]`` dropout is for training batches only."""
+
+        def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+            coll = self.data_collator
+            prev, coll.training = coll.training, False
+            try:
+                return super().evaluate(*args, **kwargs)
+            finally:
+                coll.training = prev
+
+    return SegmenterTrainer
+
+
+def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Train a segmenter from a recipe into ``output_dir``; returns the final evaluation metrics."""
+    from transformers import TrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    targs = TrainingArguments(output_dir=str(out / "checkpoints"), **{**TRAINING_DEFAULTS, **config.training})
+    set_seed(targs.seed)
+    mc, dc = config.model, config.data
+    seg = Segmenter.build(mc.base_model, topics=mc.topics, max_length=mc.max_length,
+                          topic_loss_weight=mc.topic_loss_weight,
+                          boundary_class_weights=mc.boundary_class_weights, window_overlap=mc.window_overlap)
+    config.save(out / "training_config.json")
+    train_ds = windows_dataset(compose_split(dc, out, "train"), seg, dc.train_overlap, out / "cache", dc.num_proc)
+    eval_ds = windows_dataset(compose_split(dc, out, "eval"), seg, dc.train_overlap, out / "cache", dc.num_proc)
+    collator = WindowCollator(seg.tokenizer.pad_token_id, seg.vocab.unk_id, seg.tokenizer.all_special_ids,
+                              dc.unk_dropout)
+    trainer = _trainer_class()(model=seg.model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
+                      data_collator=collator, compute_metrics=compute_metrics,
+                      preprocess_logits_for_metrics=_argmax_logits)
+    trainer.model_accepts_loss_kwargs = False
+    last = get_last_checkpoint(targs.output_dir) if Path(targs.output_dir).is_dir() else None
+    if last:
+        logger.warning("resuming from %s", last)
+    result = trainer.train(resume_from_checkpoint=last)
+    collator.training = False
+    metrics = {**result.metrics, **trainer.evaluate()}
+    seg.model = trainer.model
+    if mc.base_model.startswith("scratch-"):
+        seen = {int(t) for row in train_ds["input_ids"] for t in row}
+        metrics["tied_unseen_embeddings"] = tie_unseen_embeddings(seg, seen)
+    metrics["train_windows"], metrics["eval_windows"] = len(train_ds), len(eval_ds)
+    seg.save_pretrained(out, half=mc.save_half)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return metrics
