@@ -173,6 +173,19 @@ class Segmenter:
         return out
 
     def _predict_chunk(self, chunk: list[Page], batch_size: int) -> Iterator[Page]:
+        for page, enc, b, t in self.page_probs(chunk, batch_size):
+            if b is None:
+                yield Page(page.id, page.text, [])
+            else:
+                yield decode_page(page.id, page.text, enc.char_index, b, t, self.config.topic_labels,
+                                  self.config.link)
+
+    def page_probs(self, chunk: list[Page], batch_size: int
+                   ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:
+        """Per-token probabilities of both heads for each page (``None`` for a page with no tokens).
+
+        Exposed so that decoding knobs can be tuned without re-running the encoder.
+        """
         encs = [self.vocab.encode(p.text) for p in chunk]
         wins = [self._windows(e) for e in encs]
         seqs = [e.input_ids[w.start:w.end] for e, ws in zip(encs, wins) for w in ws if w.end > w.start]
@@ -180,9 +193,9 @@ class Segmenter:
         for page, enc, ws in zip(chunk, encs, wins):
             n = len(enc.input_ids)
             if n == 0:
-                yield Page(page.id, page.text, [])
+                yield page, enc, None, None
                 continue
             got = [next(res) for _ in ws]
             b = np.exp(stitch_logits(ws, [g[0] for g in got], n))
             t = np.exp(stitch_logits(ws, [g[1] for g in got], n))
-            yield decode_page(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, self.config.link)
+            yield page, enc, b, t
