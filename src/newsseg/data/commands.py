@@ -31,12 +31,13 @@ def cmd_compose(args: argparse.Namespace) -> int:
         knobs: dict[str, Any] = _parse_sets(args.set or [])
         if args.noise_rate is not None:
             knobs["noise_rate"] = args.noise_rate
-        res = compose(args.corpus, args.pages, args.seed, args.out, progress=not args.quiet, **knobs)
+        res = compose(args.corpus, args.pages, args.seed, args.out, progress=not args.quiet, split=args.split,
+                      **knobs)
     except (ValueError, OSError) as e:  # CorpusError and bad knobs are ValueErrors
         print(f"newsseg compose: {e}", file=sys.stderr)
         return 1
     print(f"wrote {res['pages']} pages ({res['articles']} articles, {res['spans']} spans, "
-          f"{res['chars']} chars) from {res['corpus_articles']} training articles to {res['out']} "
+          f"{res['chars']} chars) from {res['corpus_articles']} {args.split} articles to {res['out']} "
           f"in {res['seconds']} s")
     return 0
 
@@ -98,6 +99,8 @@ def register(subparsers: Any) -> None:
                    "(default: the composer's 0.01; 0 for clean pages)")
     p.add_argument("--set", action="append", metavar="KNOB=VALUE",
                    help="set a composer knob (JSON value), e.g. --set width_max=16; see data/README.md")
+    p.add_argument("--split", choices=["train", "heldout"], default="train",
+                   help="'heldout' composes evaluation pages from held-out articles only (never train on them)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compose)
 

@@ -298,15 +298,21 @@ def compose_pages(articles: Sequence[CorpusArticle], n_pages: int, seed: int | s
 
 
 def compose(corpus: str | Path = DEFAULT_CORPUS_DIR, pages: int = 1000, seed: int | str = 0,
-            out: str | Path = "pages.jsonl", progress: bool = False, **knobs: Any) -> dict[str, Any]:
-    """Compose ``pages`` training pages from the training split of ``corpus`` into ``out`` (JSONL).
+            out: str | Path = "pages.jsonl", progress: bool = False, split: str = "train",
+            **knobs: Any) -> dict[str, Any]:
+    """Compose ``pages`` pages from one split of ``corpus`` into ``out`` (JSONL).
 
+    ``split="train"`` (the default) gives training pages; ``split="heldout"`` gives evaluation
+    pages built only from held-out articles (for robustness reports, never for training).
     ``knobs`` are :class:`ComposerConfig` fields. Returns counts and the elapsed seconds.
     """
     t0 = time.perf_counter()
     cfg = ComposerConfig.from_dict(knobs)
-    articles = load_corpus(corpus, split="train")
-    it: Iterator[Page] = compose_pages(articles, pages, seed, cfg, heldout=heldout_ids(corpus))
+    if split not in ("train", "heldout"):
+        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+    articles = load_corpus(corpus, split=split)  # type: ignore[arg-type]
+    it: Iterator[Page] = compose_pages(articles, pages, seed, cfg, heldout=heldout_ids(corpus),
+                                       allow_heldout=split == "heldout")
     counts = {"articles": 0, "spans": 0, "chars": 0}
 
     def counted(src: Iterator[Page]) -> Iterator[Page]:

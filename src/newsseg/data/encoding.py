@@ -32,6 +32,23 @@ class Encoded:
     input_ids: np.ndarray  # int64 [n_tokens]
     char_index: np.ndarray  # int64 [n_tokens], position of the token's character in the text
 
+    def line_buckets(self, text: str, n_buckets: int) -> np.ndarray:
+        """For each token, the length of its line in non-whitespace characters, capped at ``n_buckets - 1``.
+
+        Newline tokens get bucket 0. Fed to the encoder as ``token_type_ids``: a headline is told
+        apart from body text mostly by being a short line among longer ones, and handing the
+        model each line's length saves it learning to count characters between newline tokens.
+        """
+        n = len(self.input_ids)
+        if n_buckets <= 1 or n == 0:
+            return np.zeros(n, dtype=np.int64)
+        is_nl = np.fromiter((text[i] == "\n" for i in self.char_index.tolist()), dtype=bool, count=n)
+        line_no = np.cumsum(is_nl) - is_nl  # a newline token belongs to the line it ends
+        counts = np.bincount(line_no[~is_nl], minlength=int(line_no[-1]) + 1)
+        out = np.minimum(counts[line_no], n_buckets - 1)
+        out[is_nl] = 0
+        return out.astype(np.int64)
+
 
 class CharVocab:
     """Maps single characters to token ids of a BERT vocabulary.

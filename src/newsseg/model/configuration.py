@@ -39,7 +39,8 @@ class SegmenterConfig(BertConfig):
 
     def __init__(self, topic_labels: Sequence[str] = DEFAULT_TOPICS, topic_loss_weight: float = 1.0,
                  boundary_class_weights: Sequence[float] | None = None, newline_token: str = NEWLINE_TOKEN,
-                 window_overlap: float = 0.25, link: dict[str, float] | None = None, **kwargs: Any):
+                 window_overlap: float = 0.25, link: dict[str, float] | None = None, line_buckets: int = 0,
+                 **kwargs: Any):
         kwargs.setdefault("id2label", {i: l for i, l in enumerate(BOUNDARY_LABELS)})
         kwargs.setdefault("label2id", {l: i for i, l in enumerate(BOUNDARY_LABELS)})
         super().__init__(**kwargs)
@@ -49,6 +50,11 @@ class SegmenterConfig(BertConfig):
         self.newline_token = newline_token
         self.window_overlap = float(window_overlap)
         self.link = dict(link or {})
+        # > 0: token_type_ids carry each token's line length (see Encoded.line_buckets), so the
+        # token-type embedding table must have that many rows.
+        self.line_buckets = int(line_buckets)
+        if self.line_buckets > self.type_vocab_size:
+            self.type_vocab_size = self.line_buckets
 
     @property
     def num_topics(self) -> int:

@@ -10,7 +10,7 @@ proximity; weights live in ``config.link`` so a trained model carries its own.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -20,6 +20,10 @@ from newsseg.data.pages import Article, Page, Span
 
 LEAD_RE = re.compile(r"^\s*(本报讯|本报记者|本报\S{0,8}讯|【\S{0,8}讯】|\S{0,6}讯[（(]|据\S{0,10}消息)")
 SENTENCE_END = "。！？!?”」』）)"
+# Linking is quadratic in fragments (pairwise similarity, average-link merging). A real page has
+# tens; a 1 MB page or OCR garbage can yield 10^5, which would need terabytes. Fragments are
+# therefore linked within consecutive blocks of this many, so cost stays linear in page length.
+LINK_BLOCK = 256
 
 DEFAULT_LINK: dict[str, float] = {
     "body_topic": 1.0,     # weight of topic-distribution cosine between body clusters
@@ -86,9 +90,12 @@ def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs:
         frag_text = text[s.start:s.end]
         frags.append(Fragment(s, i, topic_probs[lo:hi].sum(0), frag_text,
                               lead=s.role == "body" and bool(LEAD_RE.match(frag_text))))
-    sim = _text_sim([f.text for f in frags])
-    clusters = _cluster_bodies([f for f in frags if f.span.role == "body"], sim, w)
-    groups = _attach_headlines(frags, clusters, sim, w)
+    groups: list[list[int]] = []
+    for b0 in range(0, len(frags), LINK_BLOCK):
+        block = [replace(f, order=j) for j, f in enumerate(frags[b0:b0 + LINK_BLOCK])]
+        sim = _text_sim([f.text for f in block])
+        clusters = _cluster_bodies([f for f in block if f.span.role == "body"], sim, w)
+        groups += [[b0 + m for m in g] for g in _attach_headlines(block, clusters, sim, w)]
     arts = []
     for members in groups:
         fs = sorted((frags[m] for m in members), key=lambda f: f.span.start)

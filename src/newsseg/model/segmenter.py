@@ -31,20 +31,51 @@ class ModelLoadError(RuntimeError):
 
 
 def _check_model_dir(path: Path) -> None:
+    """Refuse, before reading anything, a directory without safetensors weights or ``config.json``."""
     if not path.is_dir():
-        raise ModelLoadError(f"model directory {path} does not exist")
+        hint = "" if path.exists() else " (pass --model DIR, or set NEWSSEG_MODEL)"
+        raise ModelLoadError(f"model directory {path} does not exist{hint}" if not path.exists()
+                             else f"model path {path} is not a directory")
     files = {f.name for f in path.iterdir()}
     if not any(f.endswith(".safetensors") for f in files):
         pickles = sorted(f for f in files if f.endswith((".bin", ".pt", ".pth", ".ckpt")))
         if pickles:
+            # torch.load(weights_only=True) refuses arbitrary objects; the user runs it on purpose.
             raise ModelLoadError(
                 f"{path} holds only pickle checkpoints ({', '.join(pickles)}); newsseg loads weights from "
                 "safetensors only, because unpickling can run arbitrary code. Convert a checkpoint you trust "
-                "with: python -c \"from transformers import AutoModel; "
-                f"AutoModel.from_pretrained('{path}').save_pretrained('{path}-safe', safe_serialization=True)\"")
+                f"with: cd {path} && python -c \"import torch; from safetensors.torch import save_file; "
+                f"sd = torch.load('{pickles[0]}', map_location='cpu', weights_only=True); "
+                "save_file({k: v.contiguous().clone() for k, v in sd.items()}, 'model.safetensors', "
+                "metadata={'format': 'pt'})\"")
         raise ModelLoadError(f"{path} holds no model.safetensors")
     if "config.json" not in files:
-        raise ModelLoadError(f"{path} holds no config.json")
+        raise ModelLoadError(f"{path} holds no config.json (it stores the label maps; copy the one "
+                             "saved with these weights)")
+
+
+def _check_shapes(path: Path, cfg: SegmenterConfig) -> None:
+    """Compare the config's label maps with the head sizes in the safetensors headers (no weights read).
+
+    A config.json edited or copied from another model would otherwise load with re-initialised
+    heads or fail with a generic size-mismatch report.
+    """
+    from safetensors import safe_open
+
+    shapes: dict[str, list[int]] = {}
+    for f in sorted(path.glob("*.safetensors")):
+        with safe_open(str(f), framework="pt") as st:
+            for k in {"boundary_head.weight", "topic_head.weight"} & set(st.keys()):
+                shapes[k] = list(st.get_slice(k).get_shape())
+    for key, n, what in (("boundary_head.weight", len(cfg.id2label), f"id2label {list(cfg.id2label.values())}"),
+                         ("topic_head.weight", cfg.num_topics, f"topic_labels {cfg.topic_labels}")):
+        if key not in shapes:
+            raise ModelLoadError(f"{path}: the weights have no {key}; this is not a newsseg model")
+        if shapes[key][0] != n:
+            raise ModelLoadError(
+                f"{path}/config.json: {what} has {n} labels but {key.split('.')[0]} in the weights has "
+                f"{shapes[key][0]} outputs; the config does not belong to these weights "
+                "(restore the config.json saved with the model)")
 
 
 class Segmenter:
@@ -88,6 +119,15 @@ class Segmenter:
         model = SegmenterModel.from_pretrained(base_model, config=cfg, use_safetensors=None)
         if len(tok) > model.config.vocab_size:  # the newline token was added to the vocabulary
             model.resize_token_embeddings(len(tok))
+        emb = model.bert.embeddings
+        if cfg.line_buckets > emb.token_type_embeddings.num_embeddings:
+            # Line-length buckets ride on token_type_ids; start every bucket from segment A's vector.
+            old = emb.token_type_embeddings.weight.data
+            emb.token_type_embeddings = torch.nn.Embedding(cfg.line_buckets, old.shape[1])
+            emb.token_type_embeddings.weight.data[:] = old[0]
+            cfg.type_vocab_size = cfg.line_buckets
+            if hasattr(emb, "token_type_ids"):
+                emb.register_buffer("token_type_ids", torch.zeros_like(emb.token_type_ids), persistent=False)
         return cls(model, tok)
 
     @classmethod
@@ -99,12 +139,21 @@ class Segmenter:
         try:
             cfg = SegmenterConfig.from_pretrained(p)
             cfg.check_labels()
+            _check_shapes(p, cfg)
+            # use_safetensors=True: a pickle file beside the safetensors is never read. The config
+            # class is concrete and trust_remote_code=False: no auto_map code is ever imported.
             model = SegmenterModel.from_pretrained(p, config=cfg, use_safetensors=True, dtype=torch.float32)
-        except (ValueError, OSError, RuntimeError) as e:
-            raise ModelLoadError(f"cannot load model from {p}: {e}") from e
+            tok = load_tokenizer(p, trust_remote_code=False)
+        except ModelLoadError:
+            raise
+        except Exception as e:  # noqa: BLE001 - hostile files raise many types (SafetensorError, ...)
+            raise ModelLoadError(f"cannot load model from {p}: {type(e).__name__}: {e}") from e
         if model.boundary_head.out_features != len(cfg.id2label) or model.topic_head.out_features != cfg.num_topics:
             raise ModelLoadError(f"{p}: config label maps do not match the heads' sizes")
-        tok = load_tokenizer(p)
+        n_emb = model.get_input_embeddings().num_embeddings
+        if max(tok.get_vocab().values()) >= n_emb:  # a later lookup would index past the table
+            raise ModelLoadError(f"{p}: the tokenizer has ids up to {max(tok.get_vocab().values())} but the "
+                                 f"embeddings have {n_emb} rows; tokenizer and weights do not belong together")
         if num_threads:
             torch.set_num_threads(num_threads)
         if quantize == "int8":
@@ -150,8 +199,12 @@ class Segmenter:
         return make_windows(len(enc.input_ids), self.max_tokens, overlap)
 
     @torch.inference_mode()
-    def forward_windows(self, seqs: Sequence[np.ndarray], batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Log-probabilities of both heads for each token sequence (without the special tokens)."""
+    def forward_windows(self, seqs: Sequence[np.ndarray], batch_size: int,
+                        types: Sequence[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Log-probabilities of both heads for each token sequence (without the special tokens).
+
+        ``types`` are the matching line-length buckets (``token_type_ids``), when the model uses them.
+        """
         out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(seqs)  # type: ignore[list-item]
         order = sorted(range(len(seqs)), key=lambda k: len(seqs[k]))
         cls_id, sep_id, pad_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id
@@ -160,11 +213,15 @@ class Segmenter:
             width = max(len(seqs[k]) for k in idx) + 2
             ids = np.full((len(idx), width), pad_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
+            tt = np.zeros((len(idx), width), dtype=np.int64)
             for r, k in enumerate(idx):
                 n = len(seqs[k])
                 ids[r, 0], ids[r, 1:n + 1], ids[r, n + 1] = cls_id, seqs[k], sep_id
                 mask[r, :n + 2] = 1
-            o = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+                if types is not None:
+                    tt[r, 1:n + 1] = types[k]
+            o = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                           token_type_ids=torch.from_numpy(tt))
             bl = torch.log_softmax(o.boundary_logits.float(), -1).numpy()
             tl = torch.log_softmax(o.topic_logits.float(), -1).numpy()
             for r, k in enumerate(idx):
@@ -189,7 +246,11 @@ class Segmenter:
         encs = [self.vocab.encode(p.text) for p in chunk]
         wins = [self._windows(e) for e in encs]
         seqs = [e.input_ids[w.start:w.end] for e, ws in zip(encs, wins) for w in ws if w.end > w.start]
-        res = iter(self.forward_windows(seqs, batch_size))
+        types = None
+        if self.config.line_buckets:
+            lines = [e.line_buckets(p.text, self.config.line_buckets) for p, e in zip(chunk, encs)]
+            types = [lb[w.start:w.end] for lb, ws in zip(lines, wins) for w in ws if w.end > w.start]
+        res = iter(self.forward_windows(seqs, batch_size, types))
         for page, enc, ws in zip(chunk, encs, wins):
             n = len(enc.input_ids)
             if n == 0:

@@ -32,6 +32,9 @@ class ModelArguments:
         "help": "CE weights for O, B-headline, I-headline, B-body, I-body (B- labels are rare)."})
     window_overlap: float = field(default=0.25, metadata={
         "help": "Overlap of inference windows as a fraction of the window (>= 0.25)."})
+    line_buckets: int = field(default=32, metadata={
+        "help": "Give the encoder each token's line length (capped at this many buckets) through "
+                "token_type_ids; 0 turns it off."})
     save_half: bool = field(default=False, metadata={"help": "Store weights as float16 (halves the file)."})
 
 
@@ -51,6 +54,8 @@ class DataArguments:
         "help": "Share of input characters replaced by [UNK] while training, so unseen characters at "
                 "inference land on a trained embedding."})
     num_proc: int | None = field(default=None, metadata={"help": "Processes for datasets.map."})
+    tune_linking: bool = field(default=True, metadata={
+        "help": "After training, fit the decoder's linking weights on the evaluation pages."})
 
 
 @dataclass

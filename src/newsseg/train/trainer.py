@@ -39,7 +39,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
     """Compose the train or eval pages into ``out`` once (re-used on resume); returns the files."""
     from newsseg.data.composer import ComposerConfig, compose_pages
-    from newsseg.data.corpus import DEFAULT_CORPUS_DIR, load_corpus
+    from newsseg.data.corpus import DEFAULT_CORPUS_DIR, heldout_ids, load_corpus
 
     n = data.compose_pages if split == "train" else data.eval_pages
     files = list(data.train_files if split == "train" else data.eval_files)
@@ -48,9 +48,12 @@ def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
     if n > 0:
         path = out / f"composed-{split}.jsonl"
         if not path.exists():
-            corpus = load_corpus(data.corpus or DEFAULT_CORPUS_DIR, split="train")
+            corpus_dir = data.corpus or DEFAULT_CORPUS_DIR
+            corpus = load_corpus(corpus_dir, split="train")
             seed = data.seed if split == "train" else data.seed + 100000
-            write_pages(compose_pages(corpus, n, seed, ComposerConfig.from_dict(data.composer)), path)
+            # The held-out list is the chosen corpus's own, not the repository's.
+            write_pages(compose_pages(corpus, n, seed, ComposerConfig.from_dict(data.composer),
+                                      heldout=heldout_ids(corpus_dir)), path)
         files.append(str(path))
     if not files:
         raise ValueError(f"no {split} data: set data.compose_pages > 0 or data.{split}_files")
@@ -67,19 +70,23 @@ def windows_dataset(files: list[str], seg: Segmenter, overlap: float, cache_dir:
     max_tokens = seg.max_tokens
     cls_id, sep_id = seg.tokenizer.cls_token_id, seg.tokenizer.sep_token_id
     nl = seg.config.newline_token
+    n_buckets = seg.config.line_buckets
 
     def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         vocab = CharVocab(vocab_items, newline_token=nl)
-        out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "topic_labels": []}
+        out: dict[str, list[Any]] = {"input_ids": [], "token_type_ids": [], "labels": [], "topic_labels": []}
         for pid, text, arts in zip(batch["id"], batch["text"], batch["articles"]):
             page = Page.from_dict({"id": pid, "text": text, "articles": arts or []})
             enc = vocab.encode(page.text)
             lab, top = token_labels(page, enc, topics)
-            for w in make_windows(len(enc.input_ids), max_tokens, int(max_tokens * overlap)):
+            lines = enc.line_buckets(page.text, n_buckets)
+            # Rounded as in Segmenter._windows, so training and inference cut the same windows.
+            for w in make_windows(len(enc.input_ids), max_tokens, int(round(max_tokens * overlap))):
                 if w.end <= w.start:
                     continue
                 # [CLS] and [SEP] carry no label: -100 keeps them out of both losses.
                 out["input_ids"].append([cls_id, *enc.input_ids[w.start:w.end].tolist(), sep_id])
+                out["token_type_ids"].append([0, *lines[w.start:w.end].tolist(), 0])
                 out["labels"].append([IGNORE_INDEX, *lab[w.start:w.end].tolist(), IGNORE_INDEX])
                 out["topic_labels"].append([IGNORE_INDEX, *top[w.start:w.end].tolist(), IGNORE_INDEX])
         return out
@@ -108,7 +115,8 @@ class WindowCollator:
         if self.training and self.unk_dropout > 0:
             drop = (torch.rand(ids.shape) < self.unk_dropout) & ~torch.isin(ids, self.special) & mask.bool()
             ids = ids.masked_fill(drop, self.unk_id)
-        return {"input_ids": ids, "attention_mask": mask, "labels": pad("labels", IGNORE_INDEX),
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": pad("token_type_ids", 0),
+                "labels": pad("labels", IGNORE_INDEX),
                 "topic_labels": pad("topic_labels", IGNORE_INDEX)}
 
 
@@ -163,10 +171,29 @@ def _trainer_class() -> type:
     return SegmenterTrainer
 
 
+def last_complete_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> str | None:
+    """The newest ``checkpoint-N`` that was completely written, or ``None``.
+
+    The Trainer writes ``trainer_state.json`` last, so a run killed while saving leaves a folder
+    without it (or with it cut short); resuming from that one would crash on every re-run.
+    """
+    found = []
+    for d in Path(checkpoint_dir).glob("checkpoint-*"):
+        step = d.name.rsplit("-", 1)[-1]
+        try:
+            json.loads((d / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            if d.is_dir():
+                logger.warning("skipping incomplete checkpoint %s (interrupted while saving)", d)
+            continue
+        if step.isdigit():
+            found.append((int(step), str(d)))
+    return max(found)[1] if found else None
+
+
 def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Train a segmenter from a recipe into ``output_dir``; returns the final evaluation metrics."""
     from transformers import TrainingArguments, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -175,17 +202,19 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
     mc, dc = config.model, config.data
     seg = Segmenter.build(mc.base_model, topics=mc.topics, max_length=mc.max_length,
                           topic_loss_weight=mc.topic_loss_weight,
-                          boundary_class_weights=mc.boundary_class_weights, window_overlap=mc.window_overlap)
+                          boundary_class_weights=mc.boundary_class_weights, window_overlap=mc.window_overlap,
+                          line_buckets=mc.line_buckets)
     config.save(out / "training_config.json")
+    eval_files = compose_split(dc, out, "eval")
     train_ds = windows_dataset(compose_split(dc, out, "train"), seg, dc.train_overlap, out / "cache", dc.num_proc)
-    eval_ds = windows_dataset(compose_split(dc, out, "eval"), seg, dc.train_overlap, out / "cache", dc.num_proc)
+    eval_ds = windows_dataset(eval_files, seg, dc.train_overlap, out / "cache", dc.num_proc)
     collator = WindowCollator(seg.tokenizer.pad_token_id, seg.vocab.unk_id, seg.tokenizer.all_special_ids,
                               dc.unk_dropout)
     trainer = _trainer_class()(model=seg.model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
                       data_collator=collator, compute_metrics=compute_metrics,
                       preprocess_logits_for_metrics=_argmax_logits)
     trainer.model_accepts_loss_kwargs = False
-    last = get_last_checkpoint(targs.output_dir) if Path(targs.output_dir).is_dir() else None
+    last = last_complete_checkpoint(targs.output_dir)
     if last:
         logger.warning("resuming from %s", last)
     result = trainer.train(resume_from_checkpoint=last)
@@ -196,6 +225,14 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         seen = {int(t) for row in train_ds["input_ids"] for t in row}
         metrics["tied_unseen_embeddings"] = tie_unseen_embeddings(seg, seen)
     metrics["train_windows"], metrics["eval_windows"] = len(train_ds), len(eval_ds)
+    if dc.tune_linking:
+        from newsseg.data.pages import read_pages
+        from newsseg.train.linking import tune_linking
+
+        seg.model.eval()
+        pages = [p for f in eval_files for p in read_pages(f, topics=None)]
+        _, before, after = tune_linking(seg, pages)
+        metrics["eval_bcubed_f1_default_link"], metrics["eval_bcubed_f1_tuned_link"] = before, after
     seg.save_pretrained(out, half=mc.save_half)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return metrics
