@@ -40,100 +40,174 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------- predict
+def _resume_lines(*paths: Path) -> dict[str, str]:
+    """Complete output lines of earlier runs (a finished output, then an interrupted run's partial
+    file) by page id, first one wins. Reading a file stops at its first torn line: that page is redone."""
+    kept: dict[str, str] = {}
+    for path in paths:
+        if not path.is_file():
+            continue
+        with open(path, "rb") as fh:
+            for raw in fh:
+                try:
+                    pid = json.loads(raw.decode("utf-8"))["id"]
+                except (ValueError, KeyError, TypeError):  # torn mid-line or mid-character
+                    break
+                kept.setdefault(pid, raw.decode("utf-8").rstrip("\r\n"))
+    return kept
+
+
+def _read_reporting(inputs: Sequence[str], encoding_errors: str, errors: list[str]) -> Iterator[Any]:
+    """The readable pages of ``inputs``; each unreadable one is reported on stderr and added to ``errors``."""
+    from newsseg.data.pages import PageError, iter_pages
+
+    for item in iter_pages(inputs, encoding="utf-8", errors=encoding_errors):
+        if isinstance(item, PageError):
+            errors.append(str(item))
+            _err(str(item))
+        else:
+            yield item
+
+
+def _predict_isolated(seg: Any, pages: Iterator[Any], batch_size: int, errors: list[str],
+                      chunk: int = 64) -> Iterator[Any]:
+    """``seg.predict_pages`` that survives a page it cannot handle: a chunk that raises is redone
+    page by page, and the failing page is reported (and counted as an error) instead of ending the run."""
+    import itertools
+
+    while block := list(itertools.islice(pages, chunk)):
+        try:
+            done = list(seg.predict_pages(block, batch_size=batch_size))
+        except Exception:  # noqa: BLE001 - any bug on one odd page must not lose the others
+            done = []
+            for page in block:
+                try:
+                    done += list(seg.predict_pages([page], batch_size=batch_size))
+                except Exception as e:  # noqa: BLE001
+                    msg = f"page {page.id!r}: prediction failed ({type(e).__name__}: {e})"
+                    errors.append(msg)
+                    _err(msg)
+        yield from done
+
+
 def predict_files(inputs: Sequence[str], output: str, model: str | None = None, batch_size: int = 8,
                   encoding_errors: str = "strict", resume: bool = False, quantize: str | None = None,
-                  progress: bool = True) -> dict[str, Any]:
+                  progress: bool = True, workers: int = 1, threads: int | None = None) -> dict[str, Any]:
     """Segment every page of ``inputs`` into ``output`` (JSONL, written atomically).
 
-    Returns ``{"written": n, "skipped": n, "errors": [str, ...]}``; unreadable pages are reported,
-    never dropped silently. ``resume=True`` keeps the pages already in ``output`` and skips them.
+    Returns ``{"written": n, "kept": n, "skipped": n, "errors": [str, ...], "output": path}``.
+    Unreadable pages, and pages the model fails on, are reported in ``errors``, never dropped
+    silently. The output appears only when the run completes; until then pages go to
+    ``.OUTPUT.partial``. ``resume=True`` keeps the pages already in ``output`` or in the partial
+    file of an interrupted run, and skips them. Raises ``FileNotFoundError`` for a missing input
+    and :class:`~newsseg.model.segmenter.ModelLoadError` for a model that cannot be loaded.
+    ``workers > 1`` shards the pages over that many processes (:func:`newsseg.distributed.predict_parallel`:
+    same output, same order); ``threads`` is torch's thread count per process.
     """
     from tqdm import tqdm
 
-    from newsseg.data.pages import Page, PageError, iter_pages
+    from newsseg.data.pages import Page, atomic_output, partial_path
     from newsseg.model.segmenter import Segmenter
 
-    seg = Segmenter.from_pretrained(model, quantize=quantize)
     out = Path(output)
-    done: set[str] = set()
-    kept: list[str] = []
-    if resume and out.exists():
-        for line in out.read_text(encoding="utf-8").splitlines():
-            try:
-                done.add(json.loads(line)["id"])
-                kept.append(line)
-            except (json.JSONDecodeError, KeyError, TypeError):
-                break  # a torn last line from an interrupted run: recompute it
+    missing = [p for p in inputs if not Path(p).exists()]
+    if missing:  # a typo on the command line: say so before loading the model
+        raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
+    if out.is_dir():
+        raise IsADirectoryError(f"output {out} is a directory; give a .jsonl file name")
+    seg = Segmenter.from_pretrained(model, quantize=quantize, num_threads=threads)  # fails early if unusable
+    kept = _resume_lines(out, partial_path(out)) if resume else {}
     errors: list[str] = []
     skipped = 0
 
     def readable() -> Iterator[Page]:
         nonlocal skipped
-        for item in iter_pages(inputs, encoding="utf-8", errors=encoding_errors):
-            if isinstance(item, PageError):
-                errors.append(str(item))
-                _err(str(item))
-            elif item.id in done:
+        for item in _read_reporting(inputs, encoding_errors, errors):
+            if item.id in kept:
                 skipped += 1
             else:
-                yield Page(item.id, item.text, [])
+                yield Page(item.id, item.text, [])  # gold articles in the input are not passed on
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
     n = 0
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for line in kept:
-            fh.write(line + "\n")
-        for page in tqdm(seg.predict_pages(readable(), batch_size=batch_size), desc="pages", unit="page",
-                         disable=not progress):
-            fh.write(page.to_json() + "\n")
-            n += 1
-    tmp.replace(out)  # atomic: an interrupted run never leaves a complete-looking output
+    try:
+        # keep_partial: an interrupted run leaves .OUTPUT.partial (never a complete-looking
+        # OUTPUT), and --resume continues from the pages it holds.
+        with atomic_output(out, keep_partial=True) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            for line in kept.values():
+                fh.write(line + "\n")
+            if workers > 1:
+                from newsseg.distributed import predict_parallel
+
+                del seg  # each worker loads its own
+                preds = predict_parallel(readable(), model, workers, batch_size, quantize, threads=threads,
+                                         errors=errors)
+            else:
+                preds = _predict_isolated(seg, readable(), batch_size, errors)
+            for page in tqdm(preds, desc="pages", unit="page", disable=not progress):
+                fh.write(page.to_json() + "\n")
+                n += 1
+    except BaseException:
+        if partial_path(out).exists():
+            _err(f"stopped after {n} new pages; {out} was not written, the pages done so far are in "
+                 f"{partial_path(out)} (re-run with --resume to continue)")
+        raise
     return {"written": n, "kept": len(kept), "skipped": skipped, "errors": errors, "output": str(out)}
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from newsseg.model.segmenter import ModelLoadError
 
+    if args.batch_size < 1 or args.workers < 1 or (args.threads is not None and args.threads < 1):
+        _err("--batch-size, --workers and --threads must be at least 1")
+        return EXIT_USAGE
     try:
         res = predict_files(args.inputs, args.output, args.model, args.batch_size, args.encoding_errors,
-                            args.resume, args.quantize, progress=not args.quiet)
-    except ModelLoadError as e:
+                            args.resume, args.quantize, progress=not args.quiet, workers=args.workers,
+                            threads=args.threads)
+    except (ModelLoadError, OSError) as e:
         _err(str(e))
         return EXIT_USAGE
     print(f"{res['written']} pages written to {res['output']}"
+          + (f", {res['kept']} kept from the earlier run" if res["kept"] else "")
           + (f", {res['skipped']} already there" if res["skipped"] else "")
-          + (f", {len(res['errors'])} could not be read" if res["errors"] else ""), file=sys.stderr)
+          + (f", {len(res['errors'])} failed (see above)" if res["errors"] else ""), file=sys.stderr)
     return EXIT_PARTIAL if res["errors"] else EXIT_OK
+
+
+def _printable(s: str) -> str:
+    # Lone surrogates cannot be written to a UTF-8 terminal; control characters would garble it.
+    return "".join(c if c.isprintable() else "\ufffd" for c in s)
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
     """Print the articles of each page in a human-readable form (the README's main job)."""
-    from newsseg.data.pages import PageError, iter_pages
-    from newsseg.model.segmenter import Segmenter
+    from newsseg.model.segmenter import ModelLoadError, Segmenter
 
-    seg = Segmenter.from_pretrained(args.model)
-    items = list(iter_pages(args.inputs))
-    failed = False
-    for item in items:
-        if isinstance(item, PageError):
-            _err(str(item))
-            failed = True
-            continue
-        page = seg.predict(item.text)
-        print(f"=== {item.id}: {len(page.articles)} articles ===")
+    missing = [p for p in args.inputs if not Path(p).exists()]
+    if missing:
+        _err(f"no such file or directory: {', '.join(missing)}")
+        return EXIT_USAGE
+    try:
+        seg = Segmenter.from_pretrained(args.model)
+    except ModelLoadError as e:
+        _err(str(e))
+        return EXIT_USAGE
+    errors: list[str] = []
+    for page in _predict_isolated(seg, _read_reporting(args.inputs, args.encoding_errors, errors), 8, errors):
+        print(f"=== {_printable(page.id)}: {len(page.articles)} articles ===")
         for a in page.articles:
-            head = a.headline.replace("\n", " / ") or "(no headline)"
-            body = "".join(a.body.split())
+            head = _printable(a.headline.replace("\n", " / ")) or "(no headline)"
+            body = _printable("".join(a.body.split()))
             print(f"[{a.id}] {a.topic} ({a.score:.2f}) {len(a.spans)} spans | {head}")
             print(f"    {body[:60]}…{body[-20:]}" if len(body) > 80 else f"    {body}")
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_PARTIAL if errors else EXIT_OK
 
 
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from newsseg import __version__
     from newsseg.data import commands as data_commands
+    from newsseg import bench
     from newsseg.evaluate import commands as eval_commands
 
     ap = argparse.ArgumentParser(prog="newsseg", description="Segment OCR'd Chinese newspaper pages into articles.")
@@ -152,25 +226,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="segment pages into page-format JSONL",
                        description="Inputs may be .txt files (one page each), directories of them, or page "
                                    "JSONL. Exactly one output line per readable page; unreadable pages are "
-                                   "reported and make the exit code 1.")
+                                   "reported and make the exit code 1. Exit code 2: a missing input, an "
+                                   "unusable model or a bad option (nothing is written). The output appears "
+                                   "only when the run completes; an interrupted run leaves .OUTPUT.partial, "
+                                   "which --resume continues from.")
     p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
     p.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
     p.add_argument("--model", help="model directory (default: the shipped model)")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
                    help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
-    p.add_argument("--resume", action="store_true", help="keep pages already in the output and skip them")
+    p.add_argument("--resume", action="store_true",
+                   help="keep pages already in the output (or in an interrupted run's .partial) and skip them")
     p.add_argument("--quantize", choices=["none", "int8"], default=None, help="dynamic int8 quantisation")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes, each with its own model (default 1); output identical, same order")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads per process (default: cores / workers; on a busy machine, the free cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("segment", help="print the articles of pages, human-readable")
     p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
     p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
+                   help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
     p.set_defaults(func=cmd_segment)
 
     data_commands.register(sub)
     eval_commands.register(sub)
+    bench.register(sub)
     return ap
 
 

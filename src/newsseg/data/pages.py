@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -21,6 +23,33 @@ DEFAULT_TOPICS: tuple[str, ...] = ("sanitation", "projects", "legal", "investmen
 
 class PageFormatError(ValueError):
     """A page or span that breaks the page format; the message names where and what."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def dumps_json(obj: Any) -> str:
+    """One JSON line, UTF-8-safe: readable Chinese, but ``\\uXXXX`` escapes when the data holds lone
+    surrogates (a bad decoder upstream, or ``\\ud800`` escapes in the input JSON).
+
+    Lone surrogates cannot be encoded as UTF-8, so ``ensure_ascii=False`` output would fail to be
+    written; escaped, the line is plain ASCII JSON and ``json.loads`` gives back the identical text.
+    A high surrogate followed by a low one is refused: JSON readers join the two escapes into one
+    character, which would shift every offset after it (only ``surrogatepass`` decoding of CESU-8
+    makes such strings; JSON input never does).
+    """
+    # U+0085/U+2028/U+2029 are legal in JSON strings but end a line for str.splitlines() and many
+    # JSONL readers; escaped, one page stays one line for every reader.
+    s = json.dumps(obj, ensure_ascii=False).translate(_LINE_BREAKS)
+    if not _SURROGATE.search(s):
+        return s
+    if _SURROGATE_PAIR.search(s):
+        raise PageFormatError(
+            "text holds a surrogate pair as two code points, which JSON cannot keep apart; "
+            "join them first: text.encode('utf-16', 'surrogatepass').decode('utf-16')")
+    return json.dumps(obj)
 
 
 @dataclass
@@ -99,7 +128,7 @@ class Page:
         return {"id": self.id, "text": self.text, "articles": [a.to_dict() for a in self.articles]}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        return dumps_json(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "page") -> "Page":
@@ -198,12 +227,13 @@ class PageError:
         return f"{loc}: {self.message}"
 
 
-def _decode(raw: bytes, source: str, encoding: str, errors: str) -> str:
+def _decode(raw: bytes, encoding: str, errors: str, offset: int = 0) -> str:
+    """Decode ``raw`` (which starts at byte ``offset`` of its file); the error names the file offset."""
     try:
         return raw.decode(encoding, errors=errors)
     except UnicodeDecodeError as e:
         raise PageFormatError(
-            f"{source}: invalid {encoding} at byte offset {e.start} ({e.reason}); "
+            f"invalid {encoding} at byte offset {offset + e.start} ({e.reason}); "
             f"re-encode the file or pass --encoding-errors replace") from None
 
 
@@ -218,7 +248,9 @@ def iter_pages(paths: Iterable[str | os.PathLike[str]], *, validate: bool = Fals
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix in (".txt", ".jsonl"))
+            # Broken symlinks are listed too, so they are reported instead of silently skipped.
+            files = sorted(f for f in path.rglob("*")
+                           if f.suffix in (".txt", ".jsonl") and (f.is_file() or f.is_symlink()))
             if not files:
                 yield PageError(str(path), None, "directory holds no .txt or .jsonl files")
             for f in files:
@@ -231,41 +263,46 @@ def _iter_file(path: Path, validate: bool, topics: Sequence[str] | None, encodin
                errors: str) -> Iterator[Page | PageError]:
     src = str(path)
     if not path.exists():
-        yield PageError(src, None, "no such file")
+        yield PageError(src, None, "broken symbolic link" if path.is_symlink() else "no such file")
         return
     try:
         fh = open(path, "rb")
     except OSError as e:
-        yield PageError(src, None, f"cannot read: {e.strerror}")
+        yield PageError(src, None, f"cannot read: {e.strerror or e}")
         return
     with fh:
         if path.suffix != ".jsonl":
             try:
-                text = _decode(fh.read(), src, encoding, errors)
-            except PageFormatError as e:
-                yield PageError(src, None, str(e).split(": ", 1)[1])
+                text = _decode(fh.read(), encoding, errors)
+            except (PageFormatError, OSError) as e:
+                yield PageError(src, None, str(e))
                 return
             yield Page(path.stem, text, [])
             return
+        offset = 0
         for lineno, raw in enumerate(fh, 1):
+            line_start, offset = offset, offset + len(raw)
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM (Windows editors)
+                raw, line_start = raw[3:], 3
             if not raw.strip():
                 continue
             try:
-                line = _decode(raw, f"{src}:{lineno}", encoding, errors)
-                obj = json.loads(line)
+                line = _decode(raw, encoding, errors, line_start)
+                # Without its newline, a torn line reads as "unterminated string", not "control character".
+                obj = json.loads(line.rstrip("\r\n"))
                 page = Page.from_dict(obj, where=f"page {obj.get('id', '?')!r}" if isinstance(obj, dict) else "page")
                 if not page.id:
                     page.id = f"{path.stem}-{lineno}"
                 if validate:
                     validate_page(page, topics)
             except json.JSONDecodeError as e:
-                yield PageError(src, lineno, f"invalid JSON: {e.msg} at column {e.colno}")
+                yield PageError(src, lineno, f"invalid JSON: {e.msg.removesuffix(' at')} at column {e.colno}")
                 continue
             except PageFormatError as e:
-                msg = str(e)
-                if msg.startswith(f"{src}:{lineno}: "):
-                    msg = msg[len(f"{src}:{lineno}: "):]
-                yield PageError(src, lineno, msg)
+                yield PageError(src, lineno, str(e))
+                continue
+            except (ValueError, RecursionError) as e:  # e.g. a 5000-digit number, nesting 10^5 deep
+                yield PageError(src, lineno, f"invalid JSON: {type(e).__name__}: {str(e)[:200]}")
                 continue
             yield page
 
@@ -281,22 +318,49 @@ def read_pages(path: str | os.PathLike[str], *, validate: bool = True,
     return out
 
 
-def write_pages(pages: Iterable[Page | dict[str, Any]], path: str | os.PathLike[str]) -> int:
-    """Write pages as JSONL atomically (temporary file, then rename). Returns the count written."""
+def partial_path(path: str | os.PathLike[str]) -> Path:
+    """Where :func:`atomic_output` keeps an interrupted ``keep_partial`` write: ``.NAME.partial``."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str], *, keep_partial: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block succeeds it is synced and renamed onto ``path``.
+
+    An interrupted write therefore never leaves a truncated file under the real name. The
+    temporary file is removed on error, or kept as :func:`partial_path` when ``keep_partial``
+    (``newsseg predict --resume`` picks up the pages it holds).
+
+    Example::
+
+        with atomic_output("out/metrics.json") as tmp:
+            tmp.write_text("{}", encoding="utf-8")
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    n = 0
+    tmp = partial_path(path) if keep_partial else path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for p in pages:
-                d = p.to_dict() if isinstance(p, Page) else p
-                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-                n += 1
-            fh.flush()
+        yield tmp
+        with open(tmp, "rb+") as fh:  # data must be on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if not keep_partial and tmp.exists():
             tmp.unlink()
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write a UTF-8 text file atomically (see :func:`atomic_output`)."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_pages(pages: Iterable[Page | dict[str, Any]], path: str | os.PathLike[str]) -> int:
+    """Write pages as JSONL atomically (temporary file, then rename). Returns the count written."""
+    n = 0
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for p in pages:
+            fh.write(dumps_json(p.to_dict() if isinstance(p, Page) else p) + "\n")
+            n += 1
     return n

@@ -23,6 +23,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--baselines", action="store_true", help="also fit and score the rule and scikit-learn baselines")
     p.add_argument("-o", "--output", metavar="REPORT_DIR", default=None, help="write the report into this directory")
     p.add_argument("--batch-size", type=int, default=8, metavar="N", help="model batch size (default 8)")
+    p.add_argument("--quantize", choices=["none", "int8"], default=None,
+                   help="run the model with dynamic int8 quantisation of its Linear layers")
     p.add_argument("--train-pages", type=int, default=None, metavar="N",
                    help="pages to compose for the baselines' training (default: the model's recipe, else 500)")
     p.set_defaults(func=run)
@@ -38,14 +40,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # The exact command, recorded in report.md so every number there can be reproduced.
     opts = [("--model", args.model), ("--pred", args.pred), ("-o", args.output),
-            ("--batch-size", args.batch_size if args.batch_size != 8 else None), ("--train-pages", args.train_pages)]
+            ("--batch-size", args.batch_size if args.batch_size != 8 else None), ("--train-pages", args.train_pages),
+            ("--quantize", args.quantize)]
     command = " ".join(["newsseg evaluate", shlex.quote(args.gold),
                         *(f"{k} {shlex.quote(str(v))}" for k, v in opts if v is not None),
                         *(["--no-model"] if args.no_model else []), *(["--baselines"] if args.baselines else [])])
     try:
         evaluate(args.gold, model=args.model, pred=args.pred, baselines=args.baselines, out_dir=args.output,
                  batch_size=args.batch_size, train_pages=args.train_pages, no_model=args.no_model,
-                 command=command)
+                 quantize=args.quantize, command=command)
     except (EvaluationInputError, PageFormatError) as e:
         print(f"newsseg evaluate: {e}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.pages import Page, write_pages
+from newsseg.data.pages import Page, atomic_output, atomic_write_text, write_pages
 from newsseg.evaluate.metrics import METRICS, char_articles, nonspace_mask
 
 PALETTE = ("#ffc078", "#8ce99a", "#74c0fc", "#e599f7", "#ffe066", "#63e6be", "#faa2c1", "#b197fc",
@@ -84,7 +84,8 @@ def write_confusion_png(conf: Mapping[str, Any], title: str, path: Path) -> None
                                                           xticks_rotation=45)
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_output(path) as tmp:  # every report file is written to a temporary name, then renamed
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -107,7 +108,7 @@ def write_markdown(result: Mapping[str, Any], path: Path) -> None:
         out += [f"## Per page: {name}", "", markdown_table(rows), ""]
     if result.get("warnings"):
         out += ["## Warnings", "", *(f"- {w}" for w in result["warnings"]), ""]
-    path.write_text("\n".join(out), encoding="utf-8")
+    atomic_write_text(path, "\n".join(out))
 
 
 # ------------------------------------------------------------------------------------- HTML
@@ -242,7 +243,7 @@ def write_html(result: Mapping[str, Any], golds: Sequence[Page],
                     f'<div class="panels">{"".join(panels)}</div></section>')
     doc = (f'<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>newsseg evaluation</title>'
            f'<style>{CSS}</style></head><body id="top">{nav}{"".join(body)}</body></html>')
-    path.write_text(doc, encoding="utf-8")
+    atomic_write_text(path, doc)
 
 
 def write_report(out_dir: str | Path, result: Mapping[str, Any], golds: Sequence[Page],
@@ -256,7 +257,7 @@ def write_report(out_dir: str | Path, result: Mapping[str, Any], golds: Sequence
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "metrics.json", out / "report.md", out / "pages.html"]
-    paths[0].write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    atomic_write_text(paths[0], json.dumps(result, ensure_ascii=False, indent=1))
     write_markdown(result, paths[1])
     write_html(result, golds, predictions, paths[2])
     for name, s in result["systems"].items():

@@ -104,11 +104,12 @@ def compose_training_pages(recipe: dict[str, Any]) -> list[Page]:
         raise EvaluationInputError(f"cannot compose baseline training pages ({recipe['source']}): {e}") from e
 
 
-def _run_model(model: str | None, golds: Sequence[Page], batch_size: int) -> tuple[list[Page], Any]:
+def _run_model(model: str | None, golds: Sequence[Page], batch_size: int,
+               quantize: str | None = None) -> tuple[list[Page], Any]:
     from tqdm import tqdm
     try:
         from newsseg.model.segmenter import Segmenter
-        seg = Segmenter.from_pretrained(model)
+        seg = Segmenter.from_pretrained(model, quantize=quantize)
     except (ImportError, OSError, RuntimeError, ValueError) as e:
         raise EvaluationInputError(f"cannot load model {model or '(default)'}: {e}  "
                                    "(score baselines or a prediction file alone with --no-model)") from e
@@ -126,7 +127,7 @@ def _topics(golds: Iterable[Page], model_topics: Sequence[str] | None) -> list[s
 def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str | os.PathLike[str] | None = None,
              baselines: bool = False, out_dir: str | os.PathLike[str] | None = None, batch_size: int = 8,
              train_pages: int | None = None, no_model: bool = False, quiet: bool = False,
-             command: str | None = None) -> dict[str, Any]:
+             command: str | None = None, quantize: str | None = None) -> dict[str, Any]:
     """Score systems on gold pages and return ``{"systems": {name: score_corpus(...)}, …}``.
 
     Systems: ``model`` (``Segmenter.from_pretrained(model)``; scored when ``model`` is given, or
@@ -136,6 +137,7 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
     :func:`baseline_recipe`). Prints a side-by-side table unless ``quiet``; writes the report
     files (:func:`newsseg.evaluate.report.write_report`) when ``out_dir`` is given; ``command``
     (the command line that produced them) is recorded there.
+    ``quantize='int8'`` runs the model with dynamic int8 quantisation (``Segmenter.from_pretrained``).
     Raises :class:`EvaluationInputError` on bad input.
     """
     from newsseg.evaluate.metrics import score_corpus
@@ -149,7 +151,7 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
     model_topics = None
     use_model = not no_model and (model is not None or pred is None)
     if use_model:
-        preds, seg = _run_model(model, golds, batch_size)
+        preds, seg = _run_model(model, golds, batch_size, quantize)
         predictions["model"] = list(preds)
         model_topics = list(getattr(seg.config, "topic_labels", None) or []) or None
     if pred is not None:

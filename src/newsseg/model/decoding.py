@@ -35,7 +35,55 @@ DEFAULT_LINK: dict[str, float] = {
     "head_text": 3.0,
     "head_before": 0.5,    # headline directly before the cluster's first fragment
     "head_after": 0.25,    # headline directly after the cluster's last fragment
+    "start_line": 0.5,     # Viterbi: log-penalty for opening a span at a line start
+    "start_mid": 4.0,      # ... and in the middle of a line (OCR rarely starts an article mid-line)
+    "end_mid": 2.0,        # ... for closing a span in the middle of a line
 }
+
+# Boundary labels: 0 O, 1 B-headline, 2 I-headline, 3 B-body, 4 I-body (encoding.BOUNDARY_LABELS).
+_ROLE = np.array([0, 1, 1, 2, 2])
+_IS_B = np.array([False, True, False, True, False])
+
+
+def _transitions(start_pen: float, end_pen: float) -> np.ndarray:
+    """Log transition scores ``[from, to]`` of the BIO chain, with span open/close penalties."""
+    t = np.zeros((5, 5))
+    t[:, _IS_B] -= start_pen
+    for f in range(5):
+        for to in (2, 4):  # I-x may only follow B-x or I-x of the same role
+            if _ROLE[f] != _ROLE[to]:
+                t[f, to] = -np.inf
+    t[1:, 0] -= end_pen  # leaving a span for furniture
+    return t
+
+
+def viterbi_labels(text: str, char_index: np.ndarray, probs: np.ndarray, w: Mapping[str, float]) -> np.ndarray:
+    """Most likely label sequence under BIO constraints and span open/close penalties.
+
+    Per-token argmax scatters one-character "headlines" through body text; a span that must pay to
+    open (cheap at a line start, dear mid-line) and to close only appears where the model is sure.
+    """
+    n = len(char_index)
+    logp = np.log(np.clip(probs, 1e-9, 1.0))
+    at_line = np.empty(n, dtype=bool)
+    at_line[0] = True
+    if n > 1:
+        prev = char_index[:-1]
+        at_line[1:] = np.fromiter((text[i] == "\n" for i in prev.tolist()), dtype=bool, count=n - 1)
+    t_line = _transitions(w["start_line"], 0.0)
+    t_mid = _transitions(w["start_mid"], w["end_mid"])
+    back = np.zeros((n, 5), dtype=np.int8)
+    score = logp[0].copy()
+    score[[2, 4]] = -np.inf  # a page cannot open inside a span
+    for i in range(1, n):
+        cand = score[:, None] + (t_line if at_line[i] else t_mid)
+        back[i] = cand.argmax(0)
+        score = cand.max(0) + logp[i]
+    out = np.empty(n, dtype=np.int64)
+    out[-1] = int(score.argmax())
+    for i in range(n - 1, 0, -1):
+        out[i - 1] = back[i, out[i]]
+    return out
 
 
 @dataclass
@@ -77,7 +125,7 @@ def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs:
     w = {**DEFAULT_LINK, **(link or {})}
     if len(char_index) == 0:
         return Page(page_id, text, [])
-    labels = boundary_probs.argmax(-1)
+    labels = viterbi_labels(text, char_index, boundary_probs, w)
     spans = labels_to_spans(text, char_index, labels)
     if not spans:
         return Page(page_id, text, [])
@@ -154,40 +202,39 @@ def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, flo
 
 def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.ndarray,
                       w: Mapping[str, float]) -> list[list[int]]:
-    """Give each headline block to one body cluster (one-to-one where possible)."""
-    heads = [f for f in frags if f.span.role == "headline"]
-    # Adjacent headline spans (a kicker and a title split by a blank line) form one block.
-    blocks: list[list[int]] = []
-    for h in heads:
-        if blocks and blocks[-1][-1] == h.order - 1:
-            blocks[-1].append(h.order)
-        else:
-            blocks.append([h.order])
+    """Give each headline span to one body cluster, one-to-one where possible (Hungarian).
+
+    Adjacent headline spans are NOT pre-merged: on real pages the headlines of different
+    articles often sit together (all four on the sample page), and the one-to-one assignment is
+    what keeps them apart. A kicker the model split from its title competes for the same article
+    and, having lost, joins its best match as an extra headline.
+    """
+    heads = [f.order for f in frags if f.span.role == "headline"]
     groups = [list(c) for c in clusters]
-    if not groups:
-        return blocks
-    if not blocks:
-        return groups
-    score = np.zeros((len(blocks), len(groups)))
-    for i, b in enumerate(blocks):
-        btopic = sum(frags[m].topic for m in b)
-        for j, g in enumerate(groups):
-            gtopic = sum(frags[m].topic for m in g)
-            s = w["head_topic"] * _cos(btopic, gtopic)
-            s += w["head_text"] * max(sim[hb, m] for hb in b for m in g)
-            if min(g) == b[-1] + 1:
-                s += w["head_before"]
-            if max(g) == b[0] - 1:
-                s += w["head_after"]
-            score[i, j] = s
+    if not groups or not heads:
+        return groups + [[h] for h in heads]
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        n = np.linalg.norm(v, axis=-1, keepdims=True)
+        return v / np.where(n > 0, n, 1.0)
+
+    htopic = unit(np.stack([frags[h].topic for h in heads]))
+    gtopic = unit(np.stack([sum(frags[m].topic for m in g) for g in groups]))
+    score = w["head_topic"] * (htopic @ gtopic.T)
+    hsim = sim[heads]  # [n_heads, n_frags]
+    score += w["head_text"] * np.stack([hsim[:, g].max(1) for g in groups], axis=1)
+    first = np.array([min(g) for g in groups])
+    last = np.array([max(g) for g in groups])
+    hs = np.array(heads)
+    score += w["head_before"] * (first[None, :] == hs[:, None] + 1)
+    score += w["head_after"] * (last[None, :] == hs[:, None] - 1)
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-score)
-    assigned = set()
+    assigned = set(rows.tolist())
     for i, j in zip(rows, cols):
-        groups[j].extend(blocks[i])
-        assigned.add(i)
-    for i, b in enumerate(blocks):
-        if i not in assigned:  # more headline blocks than bodies: join the best-scoring article
-            groups[int(np.argmax(score[i]))].extend(b)
+        groups[j].append(heads[i])
+    for i, h in enumerate(heads):
+        if i not in assigned:  # more headlines than bodies: join the best-scoring article
+            groups[int(np.argmax(score[i]))].append(h)
     return groups

@@ -113,7 +113,11 @@ class WindowCollator:
         ids = pad("input_ids", self.pad_id)
         mask = (torch.arange(width)[None, :] < torch.tensor([len(f["input_ids"]) for f in feats])[:, None]).long()
         if self.training and self.unk_dropout > 0:
-            drop = (torch.rand(ids.shape) < self.unk_dropout) & ~torch.isin(ids, self.special) & mask.bool()
+            # The mask is seeded by the batch's own content, not the global RNG: the data loader
+            # draws one batch ahead, so a global draw would differ after resuming from a checkpoint.
+            gen = torch.Generator().manual_seed(int((ids * torch.arange(1, width + 1)).sum()) % (2 ** 62))
+            noise = torch.rand(ids.shape, generator=gen)
+            drop = (noise < self.unk_dropout) & ~torch.isin(ids, self.special) & mask.bool()
             ids = ids.masked_fill(drop, self.unk_id)
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": pad("token_type_ids", 0),
                 "labels": pad("labels", IGNORE_INDEX),
