@@ -134,7 +134,7 @@ def test_linking_cost_stays_linear(topics: list[str], monkeypatch: pytest.Monkey
     from newsseg.model import decoding
 
     n_frag = 3000
-    text = "中。" * n_frag  # every other char a fragment: B-body, O, B-body, O, ...
+    text = "中\n" * n_frag  # every line a fragment: B-body, then the newline token as O
     char_index = np.arange(len(text))
     probs = np.full((len(text), 5), 0.01)
     probs[0::2, 3] = 0.96
@@ -148,7 +148,9 @@ def test_linking_cost_stays_linear(topics: list[str], monkeypatch: pytest.Monkey
     assert time.perf_counter() - t0 < 60  # quadratic linking would need hours and ~1 GB here
     assert max(sizes) <= decoding.LINK_BLOCK and sum(sizes) == n_frag
     check_prediction(page, text, topics)
-    assert sum(len(a.spans) for a in page.articles) == n_frag
+    # Linking may join neighbouring fragments of one article into one span, but covers every one.
+    covered = {i for a in page.articles for s in a.spans for i in range(s.start, s.end)}
+    assert covered >= set(range(0, len(text), 2))
 
 
 # ---------------------------------------------------------------------------------------- CLI

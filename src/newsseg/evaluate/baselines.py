@@ -27,13 +27,11 @@ import numpy as np
 
 from newsseg.data.encoding import page_from_spans
 from newsseg.data.pages import Article, Page, Span
-from newsseg.model.decoding import LEAD_RE, SENTENCE_END
+from newsseg.model.decoding import LEAD_RE, SENTENCE_END, is_byline
 
 LABELS: tuple[str, ...] = ("B-body", "I-body", "B-head", "I-head", "O")
 # 、 is left out: headlines list things with it too (聚焦新能源、水务和城市更新).
 SENTENCE_PUNCT = re.compile(r"[。，；：,;:]")
-BYLINE_RE = re.compile(r"^[（(]?\s*(记者|通讯员|本报记者)\s*\S|\S{1,8}报\s+\S{2,4}(\s+\S{2,4})*\s*文\s*/\s*图|"
-                       r"(文|图|摄)\s*/\s*\S{2,4}$|\S{2,4}\s*(摄|报道)[）)]?$")
 FURNITURE_RE = re.compile(r"^第\s*\S{1,3}\s*版|责任编辑|版式|校对|星期[一二三四五六日天]|^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
 # Hand-listed keywords: the rule baseline's topic model before (or without) training pages.
 SEED_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -74,9 +72,6 @@ def page_lines(text: str) -> list[Line]:
     return out
 
 
-def is_byline(s: str) -> bool:
-    """A closing credit line such as ``记者 孙庆辉 通讯员 李超`` or ``高新时报 方宝岭 文/图``."""
-    return len(s) <= 30 and bool(BYLINE_RE.search(s))
 
 
 def gold_line_labels(page: Page, lines: Sequence[Line]) -> list[str]:

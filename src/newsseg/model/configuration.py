@@ -40,7 +40,7 @@ class SegmenterConfig(BertConfig):
     def __init__(self, topic_labels: Sequence[str] = DEFAULT_TOPICS, topic_loss_weight: float = 1.0,
                  boundary_class_weights: Sequence[float] | None = None, newline_token: str = NEWLINE_TOKEN,
                  window_overlap: float = 0.25, link: dict[str, float] | None = None, line_buckets: int = 0,
-                 **kwargs: Any):
+                 line_head: dict[str, Any] | None = None, **kwargs: Any):
         kwargs.setdefault("id2label", {i: l for i, l in enumerate(BOUNDARY_LABELS)})
         kwargs.setdefault("label2id", {l: i for i, l in enumerate(BOUNDARY_LABELS)})
         super().__init__(**kwargs)
@@ -53,6 +53,7 @@ class SegmenterConfig(BertConfig):
         # > 0: token_type_ids carry each token's line length (see Encoded.line_buckets), so the
         # token-type embedding table must have that many rows.
         self.line_buckets = int(line_buckets)
+        self.line_head = dict(line_head or {})  # fitted line-level tagger (newsseg.model.lines)
         if self.line_buckets > self.type_vocab_size:
             self.type_vocab_size = self.line_buckets
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -20,6 +20,13 @@ from newsseg.data.pages import Article, Page, Span
 
 LEAD_RE = re.compile(r"^\s*(本报讯|本报记者|本报\S{0,8}讯|【\S{0,8}讯】|\S{0,6}讯[（(]|据\S{0,10}消息)")
 SENTENCE_END = "。！？!?”」』）)"
+BYLINE_RE = re.compile(r"^[（(]?\s*(记者|通讯员|本报记者)\s*\S|\S{1,8}报\s+\S{2,4}(\s+\S{2,4})*\s*文\s*/\s*图|"
+                       r"(文|图|摄)\s*/\s*\S{2,4}$|\S{2,4}\s*(摄|报道)[）)]?$")
+
+
+def is_byline(s: str) -> bool:
+    """A closing credit line such as ``记者 孙庆辉 通讯员 李超`` or ``高新时报 方宝岭 文/图``."""
+    return len(s) <= 30 and bool(BYLINE_RE.search(s))
 # Linking is quadratic in fragments (pairwise similarity, average-link merging). A real page has
 # tens; a 1 MB page or OCR garbage can yield 10^5, which would need terabytes. Fragments are
 # therefore linked within consecutive blocks of this many, so cost stays linear in page length.
@@ -30,6 +37,7 @@ DEFAULT_LINK: dict[str, float] = {
     "body_text": 2.0,      # weight of char n-gram TF-IDF cosine between body clusters
     "body_adjacent": 0.6,  # bonus when two fragments follow each other with nothing between
     "body_midsentence": 0.4,  # bonus when the earlier fragment stops mid-sentence
+    "body_orphan": 0.5,    # bonus for joining a fragment without a lead to one with a lead
     "body_threshold": 1.3,  # merge body clusters whose score exceeds this
     "head_topic": 1.0,
     "head_text": 3.0,
@@ -38,17 +46,22 @@ DEFAULT_LINK: dict[str, float] = {
     "start_line": 0.5,     # Viterbi: log-penalty for opening a span at a line start
     "start_mid": 4.0,      # ... and in the middle of a line (OCR rarely starts an article mid-line)
     "end_mid": 2.0,        # ... for closing a span in the middle of a line
+    "start_after_byline": 0.5,  # ... discount at the first line after a byline (an article just ended)
+    "head_split": 1.0,     # ... extra for a headline directly after a headline (kicker + title = one)
 }
+
+VITERBI_KEYS = frozenset({"start_line", "start_mid", "end_mid", "start_after_byline", "head_split"})
 
 # Boundary labels: 0 O, 1 B-headline, 2 I-headline, 3 B-body, 4 I-body (encoding.BOUNDARY_LABELS).
 _ROLE = np.array([0, 1, 1, 2, 2])
 _IS_B = np.array([False, True, False, True, False])
 
 
-def _transitions(start_pen: float, end_pen: float) -> np.ndarray:
+def _transitions(start_pen: float, end_pen: float, head_split: float) -> np.ndarray:
     """Log transition scores ``[from, to]`` of the BIO chain, with span open/close penalties."""
     t = np.zeros((5, 5))
     t[:, _IS_B] -= start_pen
+    t[[1, 2], 1] -= head_split
     for f in range(5):
         for to in (2, 4):  # I-x may only follow B-x or I-x of the same role
             if _ROLE[f] != _ROLE[to]:
@@ -65,18 +78,30 @@ def viterbi_labels(text: str, char_index: np.ndarray, probs: np.ndarray, w: Mapp
     """
     n = len(char_index)
     logp = np.log(np.clip(probs, 1e-9, 1.0))
-    at_line = np.empty(n, dtype=bool)
-    at_line[0] = True
+    # 0: mid-line, 1: first token of a line, 2: first token of the line after a byline.
+    kind = np.zeros(n, dtype=np.int8)
+    kind[0] = 1
     if n > 1:
         prev = char_index[:-1]
-        at_line[1:] = np.fromiter((text[i] == "\n" for i in prev.tolist()), dtype=bool, count=n - 1)
-    t_line = _transitions(w["start_line"], 0.0)
-    t_mid = _transitions(w["start_mid"], w["end_mid"])
+        kind[1:] = np.fromiter((text[i] == "\n" for i in prev.tolist()), dtype=np.int8, count=n - 1)
+    if w["start_after_byline"]:
+        line_start, last_line = 0, ""
+        for ln in text.split("\n"):
+            if ln.strip():
+                if is_byline(last_line.strip()):
+                    k = int(np.searchsorted(char_index, line_start))
+                    if k < n and kind[k] == 1:
+                        kind[k] = 2
+                last_line = ln
+            line_start += len(ln) + 1
+    trans = [_transitions(w["start_mid"], w["end_mid"], w["head_split"]),
+             _transitions(w["start_line"], 0.0, w["head_split"]),
+             _transitions(w["start_line"] - w["start_after_byline"], 0.0, w["head_split"])]
     back = np.zeros((n, 5), dtype=np.int8)
     score = logp[0].copy()
     score[[2, 4]] = -np.inf  # a page cannot open inside a span
     for i in range(1, n):
-        cand = score[:, None] + (t_line if at_line[i] else t_mid)
+        cand = score[:, None] + trans[kind[i]]
         back[i] = cand.argmax(0)
         score = cand.max(0) + logp[i]
     out = np.empty(n, dtype=np.int64)
@@ -120,15 +145,36 @@ def _text_sim(texts: Sequence[str]) -> np.ndarray:
 
 def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
                 topic_probs: np.ndarray, topic_labels: Sequence[str],
-                link: Mapping[str, float] | None = None) -> Page:
-    """Turn per-token probabilities of both heads into a page with linked, scored articles."""
+                link: Mapping[str, float] | None = None, line_head: Mapping[str, Any] | None = None) -> Page:
+    """Turn per-token probabilities of both heads into a page with linked, scored articles.
+
+    With a fitted ``line_head`` (see :mod:`newsseg.model.lines`) tags are decided per line;
+    without one, by a constrained Viterbi pass over the tokens.
+    """
     w = {**DEFAULT_LINK, **(link or {})}
+    blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, line_head)
+    return link_blocks(page_id, text, blocks, topic_labels, w)
+
+
+FragmentBlocks = list[tuple[list[Fragment], np.ndarray]]
+
+
+def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarray, topic_probs: np.ndarray,
+                    w: Mapping[str, float], line_head: Mapping[str, Any] | None = None) -> FragmentBlocks:
+    """Spans as fragments, in blocks of at most ``LINK_BLOCK`` with their text similarities.
+
+    Split from :func:`link_blocks` so that linking weights can be tuned without redoing this part
+    (with a line head, nothing here depends on the weights).
+    """
     if len(char_index) == 0:
-        return Page(page_id, text, [])
-    labels = viterbi_labels(text, char_index, boundary_probs, w)
+        return []
+    if line_head:
+        from newsseg.model.lines import line_labels
+
+        labels = line_labels(text, char_index, boundary_probs, line_head)
+    else:
+        labels = viterbi_labels(text, char_index, boundary_probs, w)
     spans = labels_to_spans(text, char_index, labels)
-    if not spans:
-        return Page(page_id, text, [])
     conf = boundary_probs.max(-1)
     # Token index range of each span: char_index is sorted, so a binary search finds it.
     frags: list[Fragment] = []
@@ -138,23 +184,44 @@ def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs:
         frag_text = text[s.start:s.end]
         frags.append(Fragment(s, i, topic_probs[lo:hi].sum(0), frag_text,
                               lead=s.role == "body" and bool(LEAD_RE.match(frag_text))))
-    groups: list[list[int]] = []
+    out: FragmentBlocks = []
     for b0 in range(0, len(frags), LINK_BLOCK):
         block = [replace(f, order=j) for j, f in enumerate(frags[b0:b0 + LINK_BLOCK])]
-        sim = _text_sim([f.text for f in block])
-        clusters = _cluster_bodies([f for f in block if f.span.role == "body"], sim, w)
-        groups += [[b0 + m for m in g] for g in _attach_headlines(block, clusters, sim, w)]
+        out.append((block, _text_sim([f.text for f in block])))
+    return out
+
+
+def link_blocks(page_id: str, text: str, blocks: FragmentBlocks, topic_labels: Sequence[str],
+                w: Mapping[str, float]) -> Page:
+    """Link each block's fragments into articles; each article gets a topic and a score."""
+    w = {**DEFAULT_LINK, **w}
     arts = []
-    for members in groups:
-        fs = sorted((frags[m] for m in members), key=lambda f: f.span.start)
-        topic_vec = sum(f.topic for f in fs)
-        topic = topic_labels[int(np.argmax(topic_vec))]
-        score = float(np.mean([f.span.score for f in fs]))
-        arts.append(Article("", topic, [f.span for f in fs], score=score))
+    for block, sim in blocks:
+        clusters = _cluster_bodies([f for f in block if f.span.role == "body"], sim, w)
+        for members in _attach_headlines(block, clusters, sim, w):
+            fs = sorted((block[m] for m in members), key=lambda f: f.span.start)
+            topic = topic_labels[int(np.argmax(sum(f.topic for f in fs)))]
+            score = float(np.mean([f.span.score for f in fs]))
+            arts.append(Article("", topic, _merge_adjacent(fs), score=score))
     arts.sort(key=lambda a: a.spans[0].start)
     for i, a in enumerate(arts):
         a.id = f"a{i + 1}"
     return Page(page_id, text, arts)
+
+
+def _merge_adjacent(frags: list[Fragment]) -> list[Span]:
+    """One span per contiguous run: same-role fragments of one article with nothing between them
+    are one fragment that the tagger cut in two (a span is a maximal contiguous piece)."""
+    out: list[Span] = []
+    prev: Fragment | None = None
+    for f in frags:
+        if prev is not None and f.order == prev.order + 1 and f.span.role == out[-1].role:
+            last = out[-1]
+            out[-1] = Span(last.start, f.span.end, last.role, score=min(last.score or 1.0, f.span.score or 1.0))
+        else:
+            out.append(replace(f.span))
+        prev = f
+    return out
 
 
 def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float]) -> list[list[int]]:
@@ -178,8 +245,10 @@ def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, flo
                 bonus += w["body_midsentence"]
             S[i, i + 1] += bonus
             S[i + 1, i] += bonus
-    np.fill_diagonal(S, -np.inf)
     leads = np.array([f.lead for f in bodies], dtype=np.int64)
+    # A split article has one lead: a lead-less fragment most likely continues a fragment with one.
+    S += w["body_orphan"] * (leads[:, None] != leads[None, :])
+    np.fill_diagonal(S, -np.inf)
     sizes = np.ones(k)
     members: list[list[int]] = [[int(o)] for o in orders]
     alive = np.ones(k, dtype=bool)

@@ -243,7 +243,7 @@ class Segmenter:
                 yield Page(page.id, page.text, [])
             else:
                 yield decode_page(page.id, page.text, enc.char_index, b, t, self.config.topic_labels,
-                                  self.config.link)
+                                  self.config.link, self.config.line_head)
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

@@ -236,7 +236,7 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         seg.model.eval()
         pages = [p for f in eval_files for p in read_pages(f, topics=None)]
         _, before, after = tune_linking(seg, pages)
-        metrics["eval_bcubed_f1_default_link"], metrics["eval_bcubed_f1_tuned_link"] = before, after
+        metrics["decode_objective_default"], metrics["decode_objective_tuned"] = before, after
     seg.save_pretrained(out, half=mc.save_half)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return metrics

@@ -1,0 +1,122 @@
+"""A line-level decoding head stacked on the encoder's per-token probabilities.
+
+OCR pages are made of lines, and almost every fragment starts at a line start; headline blocks are
+whole lines. The encoder's per-character tags are noisy within a line, so this head decides one
+tag per line (``O``, ``B-``/``I-headline``, ``B-``/``I-body``) from the encoder's probabilities
+over the line and its neighbours plus the line's shape (length against the page's typical line,
+blank lines around it, punctuation, byline and lead patterns). It is a multinomial logistic
+regression fitted at train time on composed validation pages and stored as plain numbers in
+``config.line_head``: no pickles.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from newsseg.model.decoding import LEAD_RE, SENTENCE_END, is_byline
+
+PUNCT_RE = re.compile(r"[。，；：,;:！？]")
+N_FEATURES = 47
+
+
+def line_spans(text: str, char_index: np.ndarray) -> list[tuple[int, int]]:
+    """Token ranges ``[a, b)`` of the page's non-empty lines (newline tokens excluded)."""
+    out: list[tuple[int, int]] = []
+    start = None
+    for k, ci in enumerate(char_index.tolist()):
+        if text[ci] == "\n":
+            if start is not None:
+                out.append((start, k))
+                start = None
+        elif start is None:
+            start = k
+    if start is not None:
+        out.append((start, len(char_index)))
+    return out
+
+
+def line_features(text: str, char_index: np.ndarray, probs: np.ndarray,
+                  lines: Sequence[tuple[int, int]]) -> np.ndarray:
+    """One feature row per line: encoder probabilities (own line, first tokens, neighbours) + shape."""
+    n = len(lines)
+    if n == 0:
+        return np.zeros((0, N_FEATURES))
+    strs = [text[char_index[a]:char_index[b - 1] + 1].strip() for a, b in lines]
+    lens = np.array([b - a for a, b in lines], dtype=float)
+    med = float(np.median(lens)) or 1.0
+    mean_p = np.stack([probs[a:b].mean(0) for a, b in lines])
+    first_p = np.stack([probs[a] for a, _ in lines])
+    head_b = np.array([[probs[a:min(b, a + 3), 1].max(), probs[a:min(b, a + 3), 3].max()] for a, b in lines])
+    prev_p = np.vstack([np.zeros((1, 5)), mean_p[:-1]])
+    next_p = np.vstack([mean_p[1:], np.zeros((1, 5))])
+    prev2_p = np.vstack([np.zeros((2, 5)), mean_p[:-2]])[:n]
+    next2_p = np.vstack([mean_p[2:], np.zeros((2, 5))])[-n:]
+    prev_len = np.concatenate([[0.0], lens[:-1]]) / med
+    next_len = np.concatenate([lens[1:], [0.0]]) / med
+    # A blank line before line i: two newlines between the previous line's end and this start.
+    blank_before = np.array([i > 0 and text.count("\n", char_index[lines[i - 1][1] - 1], char_index[a]) > 1
+                             for i, (a, _) in enumerate(lines)], dtype=float)
+    blank_after = np.concatenate([blank_before[1:], [1.0]])
+    shape = np.stack([
+        np.log1p(lens), lens / med, prev_len, next_len, blank_before, blank_after,
+        [float(s[-1:] in SENTENCE_END) for s in strs],
+        [float(bool(PUNCT_RE.search(s))) for s in strs],
+        [float(is_byline(s)) for s in strs],
+        [0.0] + [float(is_byline(s)) for s in strs[:-1]],
+        [float(bool(LEAD_RE.match(s))) for s in strs],
+        np.arange(n) / max(n - 1, 1),
+        [1.0] + [float(s[-1:] in SENTENCE_END) for s in strs[:-1]],  # previous line ends a sentence
+        [float(bool(LEAD_RE.match(s))) for s in strs[1:]] + [0.0],   # next line opens with a lead
+        [float(is_byline(s)) for s in strs[1:]] + [0.0],
+    ], axis=1)
+    return np.hstack([mean_p, first_p, head_b, prev_p, next_p, prev2_p, next2_p, shape])
+
+
+def fit_line_head(rows: list[np.ndarray], labels: list[np.ndarray], C: float = 1.0) -> dict[str, Any]:
+    """Fit the head on feature rows and gold line tags; returns the JSON-ready parameters."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = np.vstack(rows), np.concatenate(labels)
+    scaler = StandardScaler().fit(X)
+    lr = LogisticRegression(C=C, max_iter=3000).fit(scaler.transform(X), y)
+    return {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": lr.coef_.tolist(),
+            "intercept": lr.intercept_.tolist(), "classes": [int(c) for c in lr.classes_]}
+
+
+def predict_line_tags(head: Mapping[str, Any], feats: np.ndarray) -> np.ndarray:
+    """Most likely tag per line, made consistent: ``I-x`` after anything but role x becomes ``B-x``."""
+    if len(feats) == 0:
+        return np.zeros(0, dtype=np.int64)
+    z = (feats - np.asarray(head["mean"])) / np.asarray(head["scale"])
+    logits = z @ np.asarray(head["coef"]).T + np.asarray(head["intercept"])
+    classes = np.asarray(head["classes"])
+    if logits.shape[1] == 1:  # binary LR stores one row
+        logits = np.hstack([-logits, logits])
+    tags = classes[logits.argmax(1)]
+    role = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2}
+    prev = 0
+    for i, t in enumerate(tags):
+        if t in (2, 4) and role[prev] != role[int(t)]:
+            tags[i] = t - 1
+        prev = int(tags[i])
+    return tags
+
+
+def line_labels(text: str, char_index: np.ndarray, probs: np.ndarray, head: Mapping[str, Any]) -> np.ndarray:
+    """Per-token boundary labels from per-line tags (the first token carries ``B-``)."""
+    lines = line_spans(text, char_index)
+    out = np.zeros(len(char_index), dtype=np.int64)
+    tags = predict_line_tags(head, line_features(text, char_index, probs, lines))
+    for (a, b), t in zip(lines, tags.tolist()):
+        out[a] = t
+        out[a + 1:b] = t + 1 if t in (1, 3) else t
+    return out
+
+
+def gold_line_tags(token_labels: np.ndarray, lines: Sequence[tuple[int, int]]) -> np.ndarray:
+    """The gold tag of each line: the label of its first token."""
+    return np.array([int(token_labels[a]) for a, _ in lines], dtype=np.int64)
