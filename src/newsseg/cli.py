@@ -203,6 +203,26 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if errors else EXIT_OK
 
 
+# -------------------------------------------------------------------------------- fit-decoder
+def cmd_fit_decoder(args: argparse.Namespace) -> int:
+    """Re-fit a trained model's line head and linking weights on gold pages, in place."""
+    from newsseg.data.pages import PageFormatError, read_pages
+    from newsseg.model.segmenter import ModelLoadError, Segmenter
+    from newsseg.train.linking import tune_linking
+
+    try:
+        seg = Segmenter.from_pretrained(args.model)
+        pages = read_pages(args.pages, topics=None)
+    except (ModelLoadError, PageFormatError, OSError) as e:
+        _err(str(e))
+        return EXIT_USAGE
+    seg.config.link, seg.config.line_head = {}, {}
+    _, before, after = tune_linking(seg, pages, fit_lines=not args.no_line_head)
+    seg.save_pretrained(args.model)
+    print(f"decoder fitted on {len(pages)} pages: objective {before:.4f} -> {after:.4f}; saved to {args.model}")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from newsseg import __version__
@@ -252,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
                    help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
     p.set_defaults(func=cmd_segment)
+
+    p = sub.add_parser("fit-decoder", help="re-fit a model's line head and linking weights on gold pages",
+                       description="What `newsseg train` does after training, on its own: fit the line-level "
+                                   "tagger and the linking weights on gold pages (use composed pages from the "
+                                   "training corpus, never evaluation pages) and save them into the model's "
+                                   "config.json.")
+    p.add_argument("model", help="model directory (updated in place)")
+    p.add_argument("pages", help="gold page JSONL, e.g. the model dir's composed-eval.jsonl")
+    p.add_argument("--no-line-head", action="store_true", help="fit linking weights only (Viterbi tagging)")
+    p.set_defaults(func=cmd_fit_decoder)
 
     data_commands.register(sub)
     eval_commands.register(sub)
