@@ -158,8 +158,8 @@ class Segmenter:
             torch.set_num_threads(num_threads)
         if quantize == "int8":
             # torch.ao's dynamic quantisation is deprecated in favour of torchao's quantize_(), but on
-            # CPU torchao's int8 kernels ran 4x slower than fp32 here while this one (fbgemm) runs ~3x
-            # faster (benchmarks/README.md); its deprecation warnings are silenced, not its errors.
+            # CPU torchao's int8 kernels ran 4x slower than fp32 here while this one (fbgemm) ran ~2x
+            # faster on scratch-small (docs/SCALING.md); its deprecation warnings are silenced, not its errors.
             import warnings
 
             with warnings.catch_warnings():
