@@ -123,9 +123,10 @@ class Fragment:
     members: list[int] = field(default_factory=list)
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (all-zero rows stay zero), for cosine similarity by matmul."""
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n > 0, n, 1.0)
 
 
 def _text_sim(texts: Sequence[str]) -> np.ndarray:
@@ -234,9 +235,7 @@ def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, flo
     if k < 2:
         return [[f.order] for f in bodies]
     orders = np.array([f.order for f in bodies])
-    topics = np.stack([f.topic for f in bodies]).astype(np.float64)
-    norms = np.linalg.norm(topics, axis=1, keepdims=True)
-    topics = topics / np.where(norms > 0, norms, 1.0)
+    topics = _unit_rows(np.stack([f.topic for f in bodies]).astype(np.float64))
     S = w["body_topic"] * (topics @ topics.T) + w["body_text"] * sim[np.ix_(orders, orders)]
     for i in range(k - 1):
         if orders[i + 1] == orders[i] + 1:  # nothing predicted between them
@@ -283,12 +282,8 @@ def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.
     if not groups or not heads:
         return groups + [[h] for h in heads]
 
-    def unit(v: np.ndarray) -> np.ndarray:
-        n = np.linalg.norm(v, axis=-1, keepdims=True)
-        return v / np.where(n > 0, n, 1.0)
-
-    htopic = unit(np.stack([frags[h].topic for h in heads]))
-    gtopic = unit(np.stack([sum(frags[m].topic for m in g) for g in groups]))
+    htopic = _unit_rows(np.stack([frags[h].topic for h in heads]))
+    gtopic = _unit_rows(np.stack([sum(frags[m].topic for m in g) for g in groups]))
     score = w["head_topic"] * (htopic @ gtopic.T)
     hsim = sim[heads]  # [n_heads, n_frags]
     score += w["head_text"] * np.stack([hsim[:, g].max(1) for g in groups], axis=1)
