@@ -195,15 +195,18 @@ def run_bench(model: str, pages: int = 200, seed: int = 0, batch_size: int = 8, 
     from newsseg.data.pages import write_pages
     from newsseg.distributed import available_cores
     from newsseg.model.segmenter import Segmenter
+    from newsseg.runtime import tune_allocator
 
     def say(msg: str) -> None:
         if progress:
             print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
+    allocator = tune_allocator()  # as `newsseg predict` does; every row below runs in this process
     t = time.perf_counter()
     seg = Segmenter.from_pretrained(model, num_threads=threads)
     r: dict[str, Any] = {"model": model, "load_s": time.perf_counter() - t, "batch_size": batch_size,
                          "threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+                         "malloc_tuned": allocator,
                          "encoder": {k: getattr(seg.config, k) for k in ("num_hidden_layers", "hidden_size",
                                                                          "max_position_embeddings")},
                          "torch": torch.__version__, "cores": available_cores(), "load_before": os.getloadavg()[0]}
@@ -329,7 +332,8 @@ def format_table(r: dict[str, Any]) -> str:
     head = (f"model `{r['model']}` ({enc['num_hidden_layers']} layers, hidden {enc['hidden_size']}, "
             f"max_length {enc['max_position_embeddings']}), load {r['load_s']:.1f} s; {pages} composed pages "
             f"(seed {r['seed']}, {chars:,} chars); batch {r['batch_size']}; torch {r['torch']}, "
-            f"{r['threads']} threads, OMP_WAIT_POLICY={r['omp_wait_policy'] or '(unset)'}; {r['cores']} cores, "
+            f"{r['threads']} threads, OMP_WAIT_POLICY={r['omp_wait_policy'] or '(unset)'}, "
+            f"malloc thresholds {'fixed' if r.get('malloc_tuned') else 'glibc default'}; {r['cores']} cores, "
             f"1-min load average {r['load_before']:.1f} at the start, {r['load_after']:.1f} at the end"
             + (f"; memory runs with model `{r['rss_model']}`" if r.get("rss_model") not in (None, r["model"]) else ""))
     lines = [head, "", "| measure | value | ratio | target |", "| --- | --- | --- | --- |"]

@@ -108,6 +108,7 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
 
     from newsseg.data.pages import Page, atomic_output, partial_path
     from newsseg.model.segmenter import Segmenter
+    from newsseg.runtime import tune_allocator
 
     out = Path(output)
     missing = [p for p in inputs if not Path(p).exists()]
@@ -115,6 +116,7 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
         raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
     if out.is_dir():
         raise IsADirectoryError(f"output {out} is a directory; give a .jsonl file name")
+    tune_allocator()
     seg = Segmenter.from_pretrained(model, quantize=quantize, num_threads=threads)  # fails early if unusable
     kept = _resume_lines(out, partial_path(out)) if resume else {}
     errors: list[str] = []
@@ -187,6 +189,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if missing:
         _err(f"no such file or directory: {', '.join(missing)}")
         return EXIT_USAGE
+    from newsseg.runtime import tune_allocator
+
+    tune_allocator()
     try:
         seg = Segmenter.from_pretrained(args.model)
     except ModelLoadError as e:

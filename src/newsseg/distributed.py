@@ -58,6 +58,9 @@ def _worker_predict(model: str | None, quantize: str | None, threads: int, batch
     from newsseg.model.segmenter import Segmenter
 
     if "seg" not in _WORKER:
+        from newsseg.runtime import tune_allocator
+
+        tune_allocator()
         _WORKER["seg"] = Segmenter.from_pretrained(model, quantize=quantize, num_threads=threads)
     seg, errors = _WORKER["seg"], []
     chunk = (Page(i, t) for i, t in pages)
@@ -115,7 +118,9 @@ class RaySegmenter:
 
     def __init__(self, model: str | None, quantize: str | None = None, threads: int = 1, batch_size: int = 8):
         from newsseg.model.segmenter import Segmenter
+        from newsseg.runtime import tune_allocator
 
+        tune_allocator()
         self.seg = Segmenter.from_pretrained(model, quantize=quantize, num_threads=threads)
         self.batch_size = batch_size
 

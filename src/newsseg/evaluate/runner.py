@@ -109,6 +109,9 @@ def _run_model(model: str | None, golds: Sequence[Page], batch_size: int,
     from tqdm import tqdm
     try:
         from newsseg.model.segmenter import Segmenter
+        from newsseg.runtime import tune_allocator
+
+        tune_allocator()
         seg = Segmenter.from_pretrained(model, quantize=quantize)
     except (ImportError, OSError, RuntimeError, ValueError) as e:
         raise EvaluationInputError(f"cannot load model {model or '(default)'}: {e}  "

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.encoding import labels_to_spans
+from newsseg.data.encoding import codepoints, labels_to_spans
 from newsseg.data.pages import Article, Page, Span
 
 LEAD_RE = re.compile(r"^\s*(本报讯|本报记者|本报\S{0,8}讯|【\S{0,8}讯】|\S{0,6}讯[（(]|据\S{0,10}消息)")
@@ -24,9 +24,13 @@ BYLINE_RE = re.compile(r"^[（(]?\s*(记者|通讯员|本报记者)\s*\S|\S{1,8}
                        r"(文|图|摄)\s*/\s*\S{2,4}$|\S{2,4}\s*(摄|报道)[）)]?$")
 
 
+# Every branch of BYLINE_RE needs one of these characters; most lines have none and skip the regex.
+_BYLINE_CHARS = frozenset("记通报文图摄")
+
+
 def is_byline(s: str) -> bool:
     """A closing credit line such as ``记者 孙庆辉 通讯员 李超`` or ``高新时报 方宝岭 文/图``."""
-    return len(s) <= 30 and bool(BYLINE_RE.search(s))
+    return len(s) <= 30 and not _BYLINE_CHARS.isdisjoint(s) and bool(BYLINE_RE.search(s))
 # Linking is quadratic in fragments (pairwise similarity, average-link merging). A real page has
 # tens; a 1 MB page or OCR garbage can yield 10^5, which would need terabytes. Fragments are
 # therefore linked within consecutive blocks of this many, so cost stays linear in page length.
@@ -82,8 +86,7 @@ def viterbi_labels(text: str, char_index: np.ndarray, probs: np.ndarray, w: Mapp
     kind = np.zeros(n, dtype=np.int8)
     kind[0] = 1
     if n > 1:
-        prev = char_index[:-1]
-        kind[1:] = np.fromiter((text[i] == "\n" for i in prev.tolist()), dtype=np.int8, count=n - 1)
+        kind[1:] = codepoints(text)[char_index[:-1]] == 10
     if w["start_after_byline"]:
         line_start, last_line = 0, ""
         for ln in text.split("\n"):
@@ -130,18 +133,48 @@ def _unit_rows(v: np.ndarray) -> np.ndarray:
 
 
 def _text_sim(texts: Sequence[str]) -> np.ndarray:
-    """Pairwise char 2–3-gram TF-IDF cosine among the page's fragments (idf within the page)."""
+    """Pairwise char 2–3-gram TF-IDF cosine among the page's fragments (idf within the page).
+
+    The same numbers as scikit-learn's ``TfidfVectorizer(analyzer="char", ngram_range=(2, 3),
+    sublinear_tf=True)`` (lower-cased, smooth idf, l2 rows; pinned by a test), computed on code-point
+    arrays: the vectoriser's per-call Python work cost more than the encoder on short pages.
+    """
     n = len(texts)
     if n < 2:
         return np.zeros((n, n))
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    docs = ["".join(t.split()) for t in texts]
-    try:
-        X = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True).fit_transform(docs)
-    except ValueError:  # every fragment shorter than two characters
+    docs = ["".join(t.split()).lower() for t in texts]
+    cp = codepoints("".join(docs)).astype(np.int64)
+    doc = np.repeat(np.arange(n), [len(d) for d in docs])
+    cells, n_terms = [], 0
+    for k in (2, 3):
+        m = len(cp) - k + 1
+        if m <= 0:
+            continue
+        inside = doc[:m] == doc[k - 1:]  # n-grams do not cross fragments
+        key = cp[:m]
+        for j in range(1, k):  # code points are < 2^21, so three fit in one int64
+            key = key * (1 << 21) + cp[j:j + m]
+        terms, ids = np.unique(key[inside], return_inverse=True)
+        cells.append((ids.reshape(-1) + n_terms) * n + doc[:m][inside])
+        n_terms += len(terms)
+    if n_terms == 0:  # every fragment shorter than two characters
         return np.zeros((n, n))
-    return (X @ X.T).toarray()
+    # One entry per (term, fragment) that has it, sorted by term: raw counts -> sublinear tf * idf.
+    cell, tf = np.unique(np.concatenate(cells), return_counts=True)
+    term, frag = cell // n, cell % n
+    df = np.bincount(term, minlength=n_terms)
+    w = (1.0 + np.log(tf)) * (np.log((1 + n) / (1 + df)) + 1.0)[term]
+    w /= np.sqrt(np.bincount(frag, weights=w * w, minlength=n))[frag]
+    # Gram matrix over dense slices of terms: one slice on a normal page, bounded memory on a huge one.
+    gram = np.zeros((n, n))
+    step = max(1, (1 << 22) // n)
+    bounds = np.searchsorted(term, np.arange(0, n_terms + step, step))
+    for t0, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+        if hi > lo:
+            dense = np.zeros((n, min(step, n_terms - t0 * step)))
+            dense[frag[lo:hi], term[lo:hi] - t0 * step] = w[lo:hi]
+            gram += dense @ dense.T
+    return gram
 
 
 def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
@@ -176,20 +209,23 @@ def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarra
     else:
         labels = viterbi_labels(text, char_index, boundary_probs, w)
     spans = labels_to_spans(text, char_index, labels)
-    conf = boundary_probs.max(-1)
-    # Token index range of each span: char_index is sorted, so a binary search finds it.
+    if not spans:
+        return []
+    # Token index range of each span: char_index is sorted, so a binary search finds them all;
+    # per-span sums come from one reduceat (the odd slots are the gaps between spans).
+    bounds = np.searchsorted(char_index, [(s.start, s.end) for s in spans])
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    at = bounds.ravel()
+    conf = np.add.reduceat(np.append(boundary_probs.max(-1).astype(np.float64), 0.0), at)[::2] / (hi - lo)
+    topics = np.add.reduceat(np.vstack([topic_probs, np.zeros((1, topic_probs.shape[1]))]), at)[::2]
     frags: list[Fragment] = []
     for i, s in enumerate(spans):
-        lo, hi = np.searchsorted(char_index, [s.start, s.end])
-        s.score = float(conf[lo:hi].mean())
+        s.score = float(conf[i])
         frag_text = text[s.start:s.end]
-        frags.append(Fragment(s, i, topic_probs[lo:hi].sum(0), frag_text,
+        frags.append(Fragment(s, i % LINK_BLOCK, topics[i], frag_text,
                               lead=s.role == "body" and bool(LEAD_RE.match(frag_text))))
-    out: FragmentBlocks = []
-    for b0 in range(0, len(frags), LINK_BLOCK):
-        block = [replace(f, order=j) for j, f in enumerate(frags[b0:b0 + LINK_BLOCK])]
-        out.append((block, _text_sim([f.text for f in block])))
-    return out
+    blocks = [frags[b0:b0 + LINK_BLOCK] for b0 in range(0, len(frags), LINK_BLOCK)]
+    return [(block, _text_sim([f.text for f in block])) for block in blocks]
 
 
 def link_blocks(page_id: str, text: str, blocks: FragmentBlocks, topic_labels: Sequence[str],

@@ -11,31 +11,24 @@ regression fitted at train time on composed validation pages and stored as plain
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from newsseg.data.encoding import codepoints
 from newsseg.model.decoding import LEAD_RE, SENTENCE_END, is_byline
 
-PUNCT_RE = re.compile(r"[。，；：,;:！？]")
+PUNCTUATION = frozenset("。，；：,;:！？")
 N_FEATURES = 47
 
 
 def line_spans(text: str, char_index: np.ndarray) -> list[tuple[int, int]]:
     """Token ranges ``[a, b)`` of the page's non-empty lines (newline tokens excluded)."""
-    out: list[tuple[int, int]] = []
-    start = None
-    for k, ci in enumerate(char_index.tolist()):
-        if text[ci] == "\n":
-            if start is not None:
-                out.append((start, k))
-                start = None
-        elif start is None:
-            start = k
-    if start is not None:
-        out.append((start, len(char_index)))
-    return out
+    if len(char_index) == 0:
+        return []
+    content = codepoints(text)[char_index] != 10
+    edge = np.diff(np.concatenate([[0], content.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edge == 1).tolist(), np.flatnonzero(edge == -1).tolist()))
 
 
 def line_features(text: str, char_index: np.ndarray, probs: np.ndarray,
@@ -44,33 +37,39 @@ def line_features(text: str, char_index: np.ndarray, probs: np.ndarray,
     n = len(lines)
     if n == 0:
         return np.zeros((0, N_FEATURES))
-    strs = [text[char_index[a]:char_index[b - 1] + 1].strip() for a, b in lines]
-    lens = np.array([b - a for a, b in lines], dtype=float)
+    a, b = np.asarray(lines, dtype=np.int64).T
+    strs = [text[s:e + 1].strip() for s, e in zip(char_index[a].tolist(), char_index[b - 1].tolist())]
+    lens = (b - a).astype(float)
     med = float(np.median(lens)) or 1.0
-    mean_p = np.stack([probs[a:b].mean(0) for a, b in lines])
-    first_p = np.stack([probs[a] for a, _ in lines])
-    head_b = np.array([[probs[a:min(b, a + 3), 1].max(), probs[a:min(b, a + 3), 3].max()] for a, b in lines])
+    # Sums over [a, b) of each line at once; the odd slots of reduceat are the gaps between lines.
+    padded = np.vstack([probs, np.zeros((1, probs.shape[1]))])
+    mean_p = np.add.reduceat(padded, np.stack([a, b], 1).ravel())[::2] / lens[:, None]
+    first_p = probs[a]
+    first3 = np.maximum.reduce([probs[np.minimum(a + k, b - 1)] for k in range(3)])
+    head_b = first3[:, [1, 3]]
     prev_p = np.vstack([np.zeros((1, 5)), mean_p[:-1]])
     next_p = np.vstack([mean_p[1:], np.zeros((1, 5))])
     prev2_p = np.vstack([np.zeros((2, 5)), mean_p[:-2]])[:n]
     next2_p = np.vstack([mean_p[2:], np.zeros((2, 5))])[-n:]
     prev_len = np.concatenate([[0.0], lens[:-1]]) / med
     next_len = np.concatenate([lens[1:], [0.0]]) / med
-    # A blank line before line i: two newlines between the previous line's end and this start.
-    blank_before = np.array([i > 0 and text.count("\n", char_index[lines[i - 1][1] - 1], char_index[a]) > 1
-                             for i, (a, _) in enumerate(lines)], dtype=float)
+    # Only newline tokens lie between two lines: two or more of them make a blank line.
+    blank_before = np.concatenate([[0.0], (a[1:] - b[:-1]) > 1]).astype(float)
     blank_after = np.concatenate([blank_before[1:], [1.0]])
+    ends = np.array([float(s[-1:] in SENTENCE_END) for s in strs])
+    byline = np.array([float(is_byline(s)) for s in strs])
+    lead = np.array([float(bool(LEAD_RE.match(s))) for s in strs])
     shape = np.stack([
         np.log1p(lens), lens / med, prev_len, next_len, blank_before, blank_after,
-        [float(s[-1:] in SENTENCE_END) for s in strs],
-        [float(bool(PUNCT_RE.search(s))) for s in strs],
-        [float(is_byline(s)) for s in strs],
-        [0.0] + [float(is_byline(s)) for s in strs[:-1]],
-        [float(bool(LEAD_RE.match(s))) for s in strs],
+        ends,
+        [float(not PUNCTUATION.isdisjoint(s)) for s in strs],
+        byline,
+        np.concatenate([[0.0], byline[:-1]]),
+        lead,
         np.arange(n) / max(n - 1, 1),
-        [1.0] + [float(s[-1:] in SENTENCE_END) for s in strs[:-1]],  # previous line ends a sentence
-        [float(bool(LEAD_RE.match(s))) for s in strs[1:]] + [0.0],   # next line opens with a lead
-        [float(is_byline(s)) for s in strs[1:]] + [0.0],
+        np.concatenate([[1.0], ends[:-1]]),  # previous line ends a sentence
+        np.concatenate([lead[1:], [0.0]]),   # next line opens with a lead
+        np.concatenate([byline[1:], [0.0]]),
     ], axis=1)
     return np.hstack([mean_p, first_p, head_b, prev_p, next_p, prev2_p, next2_p, shape])
 

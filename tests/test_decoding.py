@@ -1,0 +1,136 @@
+"""Decoding internals that were rewritten for speed, pinned against their plain definitions.
+
+The fast versions (code-point arrays, one ``reduceat`` per page, no per-line Python loops) must give
+the same numbers as the obvious implementations: scikit-learn's TF-IDF, per-character loops, and
+per-line means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsseg.data.encoding import BOUNDARY_LABELS, CharVocab, labels_to_spans
+from newsseg.data.pages import Span
+from newsseg.model import decoding
+from newsseg.model.lines import line_features, line_spans
+from newsseg.model.tokenizer import builtin_vocab
+
+from conftest import DEV_PAGES
+
+ALPHABET = "甲乙丙丁戊己庚辛报讯记者文图摄。，A b\n\n\u3000\t\r\x00𠀀😀ＡİI"
+
+
+@pytest.fixture(scope="module")
+def vocab() -> CharVocab:
+    return CharVocab(builtin_vocab())
+
+
+# --------------------------------------------------------------------------------------- TF-IDF
+def _sklearn_sim(texts: list[str]) -> np.ndarray:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    n = len(texts)
+    if n < 2:
+        return np.zeros((n, n))
+    try:
+        X = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True).fit_transform(
+            ["".join(t.split()) for t in texts])
+    except ValueError:  # no n-gram at all
+        return np.zeros((n, n))
+    return (X @ X.T).toarray()
+
+
+def _dev_fragment_sets() -> list[list[str]]:
+    from newsseg.data.pages import read_pages
+
+    return [[p.text[s.start:s.end] for a in p.articles for s in a.spans] for p in read_pages(DEV_PAGES)]
+
+
+def test_text_sim_equals_sklearn_tfidf_on_dev_pages() -> None:
+    for texts in _dev_fragment_sets():
+        np.testing.assert_allclose(decoding._text_sim(texts), _sklearn_sim(texts), atol=1e-12)
+
+
+@pytest.mark.parametrize("texts", [[], ["甲乙"], ["甲", "乙"], ["甲乙", "丙"], ["", ""], ["AB c", "ab"],
+                                   ["\x00ab", "ab"], ["𠀀😀x", "𠀀😀"], ["İab", "i̇ab"], ["甲乙丙"] * 40])
+def test_text_sim_edge_cases(texts: list[str]) -> None:
+    np.testing.assert_allclose(decoding._text_sim(texts), _sklearn_sim(texts), atol=1e-12)
+
+
+def test_text_sim_on_a_full_link_block_uses_several_term_slices() -> None:
+    # 256 fragments with ~10^5 distinct n-grams: more terms than one dense slice holds (2^22 / 256).
+    rng = np.random.default_rng(0)
+    chars = np.array(list(builtin_vocab()))[1000:4000]
+    texts = ["".join(rng.choice(chars, 400)) for _ in range(decoding.LINK_BLOCK)]
+    texts[7] = texts[3]  # one exact repeat: similarity 1
+    got = decoding._text_sim(texts)
+    np.testing.assert_allclose(got, _sklearn_sim(texts), atol=1e-12)
+    assert got[3, 7] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------- encode / spans
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.text(alphabet=ALPHABET, max_size=60))
+def test_encode_matches_the_per_character_definition(vocab: CharVocab, text: str) -> None:
+    enc = vocab.encode(text)
+    keep = [i for i, ch in enumerate(text) if ch == "\n" or not ch.isspace()]
+    assert enc.char_index.tolist() == keep
+    want = [vocab.newline_id if text[i] == "\n" else vocab.char_id(text[i]) for i in keep]
+    assert enc.input_ids.tolist() == want
+
+
+def _spans_by_loop(text: str, char_index: np.ndarray, labels: list[int]) -> list[Span]:
+    """Lenient BIO, one token at a time (the definition labels_to_spans implements with arrays)."""
+    spans: list[Span] = []
+    role, start, last = None, -1, -1
+    for ci, li in zip(char_index.tolist(), labels):
+        if text[ci].isspace():
+            continue
+        name = BOUNDARY_LABELS[li]
+        if name == "O" or name.startswith("B-") or name[2:] != role:
+            if role is not None:
+                spans.append(Span(start, last + 1, role))
+            role, start = (None, -1) if name == "O" else (name[2:], ci)
+        last = ci
+    if role is not None:
+        spans.append(Span(start, last + 1, role))
+    return spans
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from("甲乙丙 \n\u3000"), st.integers(0, 4)), max_size=40))
+def test_labels_to_spans_matches_the_token_loop(vocab: CharVocab, chars: list[tuple[str, int]]) -> None:
+    text = "".join(c for c, _ in chars)
+    enc = vocab.encode(text)
+    labels = [lab for c, lab in chars if c == "\n" or not c.isspace()]
+    key = lambda spans: [(s.start, s.end, s.role) for s in spans]  # noqa: E731
+    assert key(labels_to_spans(text, enc.char_index, labels)) == key(_spans_by_loop(text, enc.char_index, labels))
+
+
+# ------------------------------------------------------------------------------ line features
+def test_line_features_match_per_line_definitions(vocab: CharVocab) -> None:
+    text = "标题一\n\n本报讯 正文第一行，\n第二行。\n记者 孙庆辉\n\n\n短\n末行"
+    enc = vocab.encode(text)
+    lines = line_spans(text, enc.char_index)
+    want_lines, start = [], None
+    for k, ci in enumerate(enc.char_index.tolist() + [-1]):
+        is_content = ci >= 0 and text[ci] != "\n"
+        if is_content and start is None:
+            start = k
+        elif not is_content and start is not None:
+            want_lines.append((start, k))
+            start = None
+    assert lines == want_lines and len(lines) == 6
+    probs = np.random.default_rng(1).dirichlet(np.ones(5), len(enc.char_index))
+    f = line_features(text, enc.char_index, probs, lines)
+    assert f.shape == (6, 47)
+    for i, (a, b) in enumerate(lines):
+        np.testing.assert_allclose(f[i, :5], probs[a:b].mean(0), atol=1e-12)  # own line's mean
+        np.testing.assert_allclose(f[i, 5:10], probs[a])  # first token
+        np.testing.assert_allclose(f[i, 10:12], probs[a:min(b, a + 3)][:, [1, 3]].max(0))
+        gap = text[enc.char_index[lines[i - 1][1] - 1]:enc.char_index[a]] if i else ""
+        assert f[i, 36] == float(gap.count("\n") > 1)  # blank line before
+    assert f[:, 40].tolist() == [0, 0, 0, 1, 0, 0]  # is_byline on 记者 孙庆辉
