@@ -332,7 +332,8 @@ def test_atomic_output_keeps_the_old_file_on_error(tmp_path: Path) -> None:
     assert n == 1 and json.loads((tmp_path / "pages.jsonl").read_text(encoding="utf-8"))["text"] == "本报讯\ud800"
 
 
-def test_evaluate_report_files_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_report_files_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from matplotlib.figure import Figure
 
     from newsseg.evaluate import runner
@@ -358,3 +359,9 @@ def test_evaluate_report_files_are_written_atomically(tmp_path: Path, monkeypatc
     # Written before the plot: each is a whole new file, never a torn one.
     assert json.loads((out / "metrics.json").read_text(encoding="utf-8"))["systems"]["pred"]
     assert (out / "pages.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    # Through the CLI: exit 1 and one line saying why, not a traceback.
+    from newsseg.cli import main
+
+    rc = main(["evaluate", str(tmp_path / "gold.jsonl"), "--pred", str(tmp_path / "pred.jsonl"), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "cannot write the report" in err and "No space left" in err and "Traceback" not in err

@@ -32,10 +32,11 @@ def codepoints(text: str) -> np.ndarray:
 
 def whitespace_mask(cps: np.ndarray) -> np.ndarray:
     """``str.isspace`` for each code point of :func:`codepoints`."""
-    return np.isin(cps, _WHITESPACE)
+    return _IS_SPACE[np.minimum(cps, len(_IS_SPACE) - 1)]
 
 
-_WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+# str.isspace by code point; no code point above U+3000 is whitespace (the last slot stays False).
+_IS_SPACE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)
 
 
 @dataclass
@@ -77,6 +78,9 @@ class CharVocab:
             raise ValueError(f"newline token {newline_token!r} is not in the vocabulary")
         self.newline_id = self.vocab[newline_token]
         self._cache: dict[str, int] = {}
+        # Ids of Basic Multilingual Plane code points once looked up (-1: not yet), so encoding a
+        # page is one array lookup; characters outside the BMP go through char_id each time.
+        self._bmp = np.full(0x10000, -1, dtype=np.int64)
 
     def char_id(self, ch: str) -> int:
         i = self._cache.get(ch)
@@ -93,11 +97,17 @@ class CharVocab:
     def encode(self, text: str) -> Encoded:
         """One token per non-whitespace character, plus one newline token per ``\\n``."""
         cps = codepoints(text)
-        # Look each distinct character up once: a page has ~10^3 distinct ones among ~10^4.
-        uniq, inv = np.unique(cps, return_inverse=True)
-        lut = np.array([self.char_id(chr(c)) for c in uniq.tolist()], dtype=np.int64)
+        bmp = cps < 0x10000
+        ids = np.full(len(cps), -1, dtype=np.int64)
+        ids[bmp] = self._bmp[cps[bmp]]
+        todo = ids < 0
+        if todo.any():  # new BMP characters (filled in for next time) and astral ones
+            uniq, inv = np.unique(cps[todo], return_inverse=True)
+            lut = np.array([self.char_id(chr(c)) for c in uniq.tolist()], dtype=np.int64)
+            small = uniq < 0x10000
+            self._bmp[uniq[small]] = lut[small]
+            ids[todo] = lut[inv.reshape(-1)]
         keep = ~whitespace_mask(cps) | (cps == 10)
-        ids = lut[inv.reshape(-1)]
         ids[cps == 10] = self.newline_id
         idx = np.flatnonzero(keep)
         return Encoded(ids[idx], idx.astype(np.int64))
@@ -202,12 +212,17 @@ def best_window(windows: Sequence[Window], n_tokens: int) -> np.ndarray:
     return best
 
 
-def stitch_logits(windows: Sequence[Window], window_logits: Sequence[np.ndarray], n_tokens: int) -> np.ndarray:
-    """Per-token logits taken from each token's best window (see :func:`best_window`)."""
+def stitch_logits(windows: Sequence[Window], window_logits: Sequence[np.ndarray], n_tokens: int,
+                  owner: np.ndarray | None = None) -> np.ndarray:
+    """Per-token logits taken from each token's best window (see :func:`best_window`).
+
+    ``owner`` is ``best_window(windows, n_tokens)`` when the caller stitches several heads.
+    """
     if n_tokens == 0:
         return np.zeros((0, window_logits[0].shape[-1] if window_logits else 0), dtype=np.float32)
     out = np.empty((n_tokens, window_logits[0].shape[-1]), dtype=np.float32)
-    owner = best_window(windows, n_tokens)
+    if owner is None:
+        owner = best_window(windows, n_tokens)
     for wi, (w, lg) in enumerate(zip(windows, window_logits)):
         sel = np.nonzero(owner[w.start:w.end] == wi)[0]
         out[w.start + sel] = lg[sel]

@@ -42,7 +42,9 @@ def dumps_json(obj: Any) -> str:
     """
     # U+0085/U+2028/U+2029 are legal in JSON strings but end a line for str.splitlines() and many
     # JSONL readers; escaped, one page stays one line for every reader.
-    s = json.dumps(obj, ensure_ascii=False).translate(_LINE_BREAKS)
+    s = json.dumps(obj, ensure_ascii=False)
+    if "\x85" in s or "\u2028" in s or "\u2029" in s:  # rare: translate() costs more than the checks
+        s = s.translate(_LINE_BREAKS)
     if not _SURROGATE.search(s):
         return s
     if _SURROGATE_PAIR.search(s):

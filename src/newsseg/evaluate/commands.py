@@ -52,4 +52,7 @@ def run(args: argparse.Namespace) -> int:
     except (EvaluationInputError, PageFormatError) as e:
         print(f"newsseg evaluate: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the report could not be written: full disk, no permission, a file in the way
+        print(f"newsseg evaluate: cannot write the report: {e}", file=sys.stderr)
+        return 1
     return 0

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from newsseg.data.encoding import CharVocab, Encoded, Window, make_windows, stitch_logits
+from newsseg.data.encoding import CharVocab, Encoded, Window, best_window, make_windows, stitch_logits
 from newsseg.data.pages import DEFAULT_TOPICS, Page
 from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_page
@@ -265,6 +265,7 @@ class Segmenter:
                 yield page, enc, None, None
                 continue
             got = [next(res) for _ in ws]
-            b = np.exp(stitch_logits(ws, [g[0] for g in got], n))
-            t = np.exp(stitch_logits(ws, [g[1] for g in got], n))
+            owner = best_window(ws, n)
+            b = np.exp(stitch_logits(ws, [g[0] for g in got], n, owner))
+            t = np.exp(stitch_logits(ws, [g[1] for g in got], n, owner))
             yield page, enc, b, t

@@ -224,6 +224,9 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
     result = trainer.train(resume_from_checkpoint=last)
     collator.training = False
     metrics = {**result.metrics, **trainer.evaluate()}
+    if not trainer.is_world_process_zero():
+        # Under torchrun every rank gets here; one writes the model, or they race on the same files.
+        return metrics
     seg.model = trainer.model
     if mc.base_model.startswith("scratch-"):
         seen = {int(t) for row in train_ds["input_ids"] for t in row}
