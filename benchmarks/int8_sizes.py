@@ -8,7 +8,7 @@ tokens with line-length buckets), fp32 against ``Segmenter.from_pretrained(quant
 interleaved and repeated so that other jobs on the machine hit both alike, and reports the share of
 the int8 forward spent outside the quantised ``Linear`` layers (torch profiler).
 
-    python benchmarks/int8_sizes.py [--sizes scratch-mini,scratch-small,scratch-medium] [--repeat 5]
+    python benchmarks/int8_sizes.py [--sizes scratch-mini,scratch-small,scratch-medium] [--repeat 5] 2>/dev/null
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds; the fastest of each is kept")
     ap.add_argument("--steps", type=int, default=5, help="forward passes per round")
     a = ap.parse_args()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     inputs = _batch(a.batch, a.length)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {a.batch} x {a.length} tokens, "
           f"quantized engine {torch.backends.quantized.engine}\n")
