@@ -34,12 +34,12 @@ def test_stage_clock_times_the_real_path_and_leaves_it_unchanged(tiny_seg: Any, 
 
     pages = [Page(p.id, p.text) for p in compose(4, seed=11)]
     plain = _jsonl(list(tiny_seg.predict_pages(pages, batch_size=4)))
-    decode_before = segmod.decode_page
+    decode_before = segmod.decode_pages
     clock = bench.StageClock(tiny_seg, record=True)
     with clock.attach():
         timed = _jsonl(list(tiny_seg.predict_pages(pages, batch_size=4)))
     assert timed == plain
-    assert "encode" not in vars(tiny_seg.vocab) and segmod.decode_page is decode_before  # unwrapped again
+    assert "encode" not in vars(tiny_seg.vocab) and segmod.decode_pages is decode_before  # unwrapped again
     n_windows = sum(len(tiny_seg._windows(tiny_seg.vocab.encode(p.text))) for p in pages)
     assert clock.windows == n_windows > len(pages)  # several windows per page, all seen
     assert len(clock.batches) == -(-n_windows // 4)  # one page chunk: ceil(windows / batch size) batches

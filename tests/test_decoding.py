@@ -134,3 +134,61 @@ def test_line_features_match_per_line_definitions(vocab: CharVocab) -> None:
         gap = text[enc.char_index[lines[i - 1][1] - 1]:enc.char_index[a]] if i else ""
         assert f[i, 36] == float(gap.count("\n") > 1)  # blank line before
     assert f[:, 40].tolist() == [0, 0, 0, 1, 0, 0]  # is_byline on 记者 孙庆辉
+
+
+# ----------------------------------------------------------------------------- batched Viterbi
+def _viterbi_one(kind: np.ndarray, probs: np.ndarray, w: dict[str, float]) -> np.ndarray:
+    """The recursion for one page, token by token (what viterbi_many runs side by side)."""
+    trans = [decoding._transitions(w["start_mid"], w["end_mid"], w["head_split"]),
+             decoding._transitions(w["start_line"], 0.0, w["head_split"]),
+             decoding._transitions(w["start_line"] - w["start_after_byline"], 0.0, w["head_split"])]
+    logp = np.log(np.clip(probs, 1e-9, 1.0))
+    n = len(kind)
+    back = np.zeros((n, 5), dtype=np.int64)
+    score = logp[0].copy()
+    score[[2, 4]] = -np.inf
+    for i in range(1, n):
+        cand = score[:, None] + trans[kind[i]]
+        back[i] = cand.argmax(0)
+        score = cand.max(0) + logp[i]
+    out = np.empty(n, dtype=np.int64)
+    out[-1] = int(score.argmax())
+    for i in range(n - 1, 0, -1):
+        out[i - 1] = back[i, out[i]]
+    return out
+
+
+@pytest.mark.parametrize("group_tokens", [1 << 20, 300])  # one group; many groups and a page alone
+def test_viterbi_many_equals_the_one_page_recursion(monkeypatch: pytest.MonkeyPatch, group_tokens: int) -> None:
+    monkeypatch.setattr(decoding, "VITERBI_GROUP_TOKENS", group_tokens)
+    rng = np.random.default_rng(3)
+    w = {**decoding.DEFAULT_LINK, "head_split": 0.7}
+    pages = []
+    for n in [0, 1, 2, 7, 120, 120, 33, 500, 1, 64]:
+        probs = rng.dirichlet(np.full(5, 0.3), n)  # peaked, as a trained model's
+        kind = rng.choice(3, n, p=[0.8, 0.15, 0.05]).astype(np.int8)
+        if n:
+            kind[0] = 1
+        pages.append((kind, probs))
+    got = decoding.viterbi_many(pages, w)
+    assert [len(g) for g in got] == [len(k) for k, _ in pages]
+    for (kind, probs), labels in zip(pages, got):
+        if len(kind):
+            assert labels.tolist() == _viterbi_one(kind, probs, w).tolist()
+    assert any(len(set(g.tolist())) > 2 for g in got)  # not a trivial all-O answer
+
+
+def test_decode_pages_equals_decode_page_without_a_line_head(vocab: CharVocab) -> None:
+    from newsseg.data.pages import read_pages
+
+    rng = np.random.default_rng(4)
+    items = []
+    for p in read_pages(DEV_PAGES)[:6]:
+        enc = vocab.encode(p.text)
+        n = len(enc.char_index)
+        items.append((p, enc.char_index, rng.dirichlet(np.full(5, 0.2), n), rng.dirichlet(np.ones(5), n)))
+    topics = ["sanitation", "projects", "legal", "investment", "other"]
+    many = decoding.decode_pages(items, topics)
+    one = [decoding.decode_page(p.id, p.text, ci, b, t, topics) for p, ci, b, t in items]
+    assert [m.to_json() for m in many] == [o.to_json() for o in one]
+    assert sum(len(m.articles) for m in many) > 6

@@ -69,7 +69,7 @@ class StageClock:
     passes on exactly those batches. A stage the code no longer has is reported as missing, not faked.
     """
 
-    WRAPPED = {"stitch": "stitch_logits", "decode": "decode_page"}
+    WRAPPED = {"stitch": "stitch_logits", "decode": "decode_pages"}
 
     def __init__(self, seg: Any, record: bool = False):
         self.seg, self.record = seg, record

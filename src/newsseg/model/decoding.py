@@ -74,19 +74,14 @@ def _transitions(start_pen: float, end_pen: float, head_split: float) -> np.ndar
     return t
 
 
-def viterbi_labels(text: str, char_index: np.ndarray, probs: np.ndarray, w: Mapping[str, float]) -> np.ndarray:
-    """Most likely label sequence under BIO constraints and span open/close penalties.
-
-    Per-token argmax scatters one-character "headlines" through body text; a span that must pay to
-    open (cheap at a line start, dear mid-line) and to close only appears where the model is sure.
-    """
+def token_kinds(text: str, char_index: np.ndarray, w: Mapping[str, float]) -> np.ndarray:
+    """Per token, which transition matrix applies: 0 mid-line, 1 line start, 2 line after a byline."""
     n = len(char_index)
-    logp = np.log(np.clip(probs, 1e-9, 1.0))
-    # 0: mid-line, 1: first token of a line, 2: first token of the line after a byline.
     kind = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return kind
     kind[0] = 1
-    if n > 1:
-        kind[1:] = codepoints(text)[char_index[:-1]] == 10
+    kind[1:] = codepoints(text)[char_index[:-1]] == 10
     if w["start_after_byline"]:
         line_start, last_line = 0, ""
         for ln in text.split("\n"):
@@ -97,21 +92,67 @@ def viterbi_labels(text: str, char_index: np.ndarray, probs: np.ndarray, w: Mapp
                         kind[k] = 2
                 last_line = ln
             line_start += len(ln) + 1
-    trans = [_transitions(w["start_mid"], w["end_mid"], w["head_split"]),
-             _transitions(w["start_line"], 0.0, w["head_split"]),
-             _transitions(w["start_line"] - w["start_after_byline"], 0.0, w["head_split"])]
-    back = np.zeros((n, 5), dtype=np.int8)
-    score = logp[0].copy()
-    score[[2, 4]] = -np.inf  # a page cannot open inside a span
-    for i in range(1, n):
-        cand = score[:, None] + trans[kind[i]]
-        back[i] = cand.argmax(0)
-        score = cand.max(0) + logp[i]
-    out = np.empty(n, dtype=np.int64)
-    out[-1] = int(score.argmax())
-    for i in range(n - 1, 0, -1):
-        out[i - 1] = back[i, out[i]]
+    return kind
+
+
+# Pages decoded together by viterbi_many are padded to the longest: cap the padded cells per group.
+VITERBI_GROUP_TOKENS = 1 << 20
+
+
+def viterbi_many(pages: Sequence[tuple[np.ndarray, np.ndarray]], w: Mapping[str, float]) -> list[np.ndarray]:
+    """Most likely label sequence of each page under BIO constraints and span open/close penalties.
+
+    ``pages`` holds ``(token_kinds, probs)`` per page. Per-token argmax scatters one-character
+    "headlines" through body text; a span that must pay to open (cheap at a line start, dear
+    mid-line) and to close only appears where the model is sure. The recursion is sequential in the
+    tokens, so its numpy calls cost the same for one page as for many: pages of similar length are
+    run side by side (longest first, a page leaves the batch where it ends) instead of one by one.
+    """
+    trans = np.stack([_transitions(w["start_mid"], w["end_mid"], w["head_split"]),
+                      _transitions(w["start_line"], 0.0, w["head_split"]),
+                      _transitions(w["start_line"] - w["start_after_byline"], 0.0, w["head_split"])])
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(pages)
+    order = sorted((k for k in range(len(pages)) if len(pages[k][0])), key=lambda k: -len(pages[k][0]))
+    while order:
+        n_max = len(pages[order[0]][0])
+        group, order = order[:max(1, VITERBI_GROUP_TOKENS // n_max)], order[max(1, VITERBI_GROUP_TOKENS // n_max):]
+        lens = np.array([len(pages[k][0]) for k in group])
+        logp = np.zeros((len(group), n_max, 5))
+        kind = np.zeros((len(group), n_max), dtype=np.int64)
+        for r, k in enumerate(group):
+            kind[r, :lens[r]] = pages[k][0]
+            logp[r, :lens[r]] = np.log(np.clip(pages[k][1], 1e-9, 1.0))
+        back = np.zeros((len(group), n_max, 5), dtype=np.int8)
+        score = logp[:, 0].copy()
+        score[:, [2, 4]] = -np.inf  # a page cannot open inside a span
+        live = len(group)  # pages still running at token i: a prefix, as lengths are sorted
+        ends = np.zeros(len(group), dtype=np.int64)
+        for i in range(1, n_max):
+            while lens[live - 1] <= i:
+                live -= 1
+                ends[live] = int(score[live].argmax())
+            cand = score[:live, :, None] + trans[kind[:live, i]]
+            back[:live, i] = cand.argmax(1)
+            score[:live] = cand.max(1) + logp[:live, i]
+        ends[:live] = score[:live].argmax(1)
+        # Backtrace, also side by side: a page joins once i reaches its last token.
+        labels = np.zeros((len(group), n_max), dtype=np.int64)
+        rows = np.arange(len(group))
+        cur = ends.copy()
+        for i in range(n_max - 1, -1, -1):
+            started = lens - 1 >= i
+            cur = np.where(lens - 1 == i, ends, cur)
+            labels[started, i] = cur[started]
+            if i:
+                cur = np.where(started, back[rows, i, cur], cur)
+        for r, k in enumerate(group):
+            out[k] = labels[r, :lens[r]]
     return out
+
+
+def viterbi_labels(text: str, char_index: np.ndarray, probs: np.ndarray, w: Mapping[str, float]) -> np.ndarray:
+    """:func:`viterbi_many` for one page."""
+    return viterbi_many([(token_kinds(text, char_index, w), probs)], w)[0]
 
 
 @dataclass
@@ -179,22 +220,39 @@ def _text_sim(texts: Sequence[str]) -> np.ndarray:
 
 def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
                 topic_probs: np.ndarray, topic_labels: Sequence[str],
-                link: Mapping[str, float] | None = None, line_head: Mapping[str, Any] | None = None) -> Page:
+                link: Mapping[str, float] | None = None, line_head: Mapping[str, Any] | None = None,
+                labels: np.ndarray | None = None) -> Page:
     """Turn per-token probabilities of both heads into a page with linked, scored articles.
 
     With a fitted ``line_head`` (see :mod:`newsseg.model.lines`) tags are decided per line;
-    without one, by a constrained Viterbi pass over the tokens.
+    without one, by a constrained Viterbi pass over the tokens. ``labels`` skips that step (see
+    :func:`decode_pages`).
     """
     w = {**DEFAULT_LINK, **(link or {})}
-    blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, line_head)
+    blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, line_head, labels)
     return link_blocks(page_id, text, blocks, topic_labels, w)
+
+
+PageProbs = tuple[Page, np.ndarray, np.ndarray, np.ndarray]  # page, char_index, boundary probs, topic probs
+
+
+def decode_pages(items: Sequence[PageProbs], topic_labels: Sequence[str], link: Mapping[str, float] | None = None,
+                 line_head: Mapping[str, Any] | None = None) -> list[Page]:
+    """:func:`decode_page` for many pages; without a line head their Viterbi passes run side by side."""
+    w = {**DEFAULT_LINK, **(link or {})}
+    labels: list[np.ndarray | None] = [None] * len(items)
+    if not line_head:
+        labels = list(viterbi_many([(token_kinds(p.text, ci, w), b) for p, ci, b, _ in items], w))
+    return [decode_page(p.id, p.text, ci, b, t, topic_labels, w, line_head, lab)
+            for (p, ci, b, t), lab in zip(items, labels)]
 
 
 FragmentBlocks = list[tuple[list[Fragment], np.ndarray]]
 
 
 def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarray, topic_probs: np.ndarray,
-                    w: Mapping[str, float], line_head: Mapping[str, Any] | None = None) -> FragmentBlocks:
+                    w: Mapping[str, float], line_head: Mapping[str, Any] | None = None,
+                    labels: np.ndarray | None = None) -> FragmentBlocks:
     """Spans as fragments, in blocks of at most ``LINK_BLOCK`` with their text similarities.
 
     Split from :func:`link_blocks` so that linking weights can be tuned without redoing this part
@@ -202,11 +260,11 @@ def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarra
     """
     if len(char_index) == 0:
         return []
-    if line_head:
+    if labels is None and line_head:
         from newsseg.model.lines import line_labels
 
         labels = line_labels(text, char_index, boundary_probs, line_head)
-    else:
+    elif labels is None:
         labels = viterbi_labels(text, char_index, boundary_probs, w)
     spans = labels_to_spans(text, char_index, labels)
     if not spans:

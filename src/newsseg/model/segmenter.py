@@ -14,7 +14,7 @@ from transformers import PreTrainedTokenizerBase
 from newsseg.data.encoding import CharVocab, Encoded, Window, best_window, make_windows, stitch_logits
 from newsseg.data.pages import DEFAULT_TOPICS, Page
 from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
-from newsseg.model.decoding import decode_page
+from newsseg.model.decoding import decode_pages
 from newsseg.model.modeling import SegmenterModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
 
@@ -238,12 +238,11 @@ class Segmenter:
         return out
 
     def _predict_chunk(self, chunk: list[Page], batch_size: int) -> Iterator[Page]:
-        for page, enc, b, t in self.page_probs(chunk, batch_size):
-            if b is None:
-                yield Page(page.id, page.text, [])
-            else:
-                yield decode_page(page.id, page.text, enc.char_index, b, t, self.config.topic_labels,
-                                  self.config.link, self.config.line_head)
+        probs = list(self.page_probs(chunk, batch_size))
+        done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
+                                 self.config.topic_labels, self.config.link, self.config.line_head))
+        for page, _, b, _ in probs:
+            yield Page(page.id, page.text, []) if b is None else next(done)
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

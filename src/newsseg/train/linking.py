@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from newsseg.data.pages import Page
-from newsseg.model.decoding import DEFAULT_LINK, VITERBI_KEYS, decode_page, fragment_blocks, link_blocks
+from newsseg.model.decoding import DEFAULT_LINK, VITERBI_KEYS, decode_pages, fragment_blocks, link_blocks
 from newsseg.model.segmenter import Segmenter
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_s
         if fixed is not None:
             preds = [link_blocks(p.id, p.text, fb, topics, link) for (p, *_), fb in zip(cached, fixed)]
         else:
-            preds = [decode_page(p.id, p.text, e.char_index, b, t, topics, link, head) for p, e, b, t in cached]
+            preds = decode_pages([(p, e.char_index, b, t) for p, e, b, t in cached], topics, link, head)
         o = score_corpus(golds, preds, topics)["overall"]
         # Assembly alone would trade boundary and headline quality for bigger clusters: weigh all four.
         return float(np.mean([o["bcubed_f1"] or 0.0, o["line_f1"] or 0.0, o["headline_f1"] or 0.0,
