@@ -107,9 +107,9 @@ class CharVocab:
             small = uniq < 0x10000
             self._bmp[uniq[small]] = lut[small]
             ids[todo] = lut[inv.reshape(-1)]
-        keep = ~whitespace_mask(cps) | (cps == 10)
-        ids[cps == 10] = self.newline_id
-        idx = np.flatnonzero(keep)
+        newline = cps == 10
+        ids[newline] = self.newline_id
+        idx = np.flatnonzero(~whitespace_mask(cps) | newline)
         return Encoded(ids[idx], idx.astype(np.int64))
 
 
@@ -149,9 +149,9 @@ def labels_to_spans(text: str, char_index: np.ndarray, labels: Sequence[int]) ->
         return []
     keep = ~whitespace_mask(codepoints(text)[char_index])
     ci, lab = char_index[keep], np.asarray(labels, dtype=np.int64)[keep]
-    role = _LABEL_ROLE[lab]  # 0 outside, 1 headline, 2 body
+    role = LABEL_ROLE[lab]
     prev = np.concatenate([[0], role[:-1]])
-    opens = (role > 0) & (_LABEL_IS_B[lab] | (prev != role))
+    opens = (role > 0) & (LABEL_IS_B[lab] | (prev != role))
     starts = np.flatnonzero(opens)
     # A span runs up to the token before the next opening or the next O.
     stops = np.flatnonzero(opens | (role == 0))
@@ -161,8 +161,9 @@ def labels_to_spans(text: str, char_index: np.ndarray, labels: Sequence[int]) ->
             for a, e in zip(starts.tolist(), ends.tolist())]
 
 
-_LABEL_ROLE = np.array([0, 1, 1, 2, 2])
-_LABEL_IS_B = np.array([False, True, False, True, False])
+# Per boundary label id (BOUNDARY_LABELS order): its role (0 outside, 1 headline, 2 body), B- or not.
+LABEL_ROLE = np.array([0, 1, 1, 2, 2])
+LABEL_IS_B = np.array([False, True, False, True, False])
 _ROLE_NAMES = ("", "headline", "body")
 
 

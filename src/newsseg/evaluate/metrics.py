@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from newsseg.data.encoding import codepoints, whitespace_mask
 from newsseg.data.pages import DEFAULT_TOPICS, Page, Span
 
 NO_TOPIC = "none"  # predicted topic of a gold article that no predicted span covers
@@ -87,7 +88,7 @@ def char_articles(page: Page) -> np.ndarray:
 
 def nonspace_mask(text: str) -> np.ndarray:
     """True for every non-whitespace character."""
-    return np.fromiter((not c.isspace() for c in text), dtype=bool, count=len(text))
+    return ~whitespace_mask(codepoints(text))
 
 
 def _trim(span: Span, cum: np.ndarray) -> tuple[int, int] | None:

@@ -10,12 +10,12 @@ proximity; weights live in ``config.link`` so a trained model carries its own.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.encoding import codepoints, labels_to_spans
+from newsseg.data.encoding import LABEL_IS_B, LABEL_ROLE, codepoints, labels_to_spans
 from newsseg.data.pages import Article, Page, Span
 
 LEAD_RE = re.compile(r"^\s*(本报讯|本报记者|本报\S{0,8}讯|【\S{0,8}讯】|\S{0,6}讯[（(]|据\S{0,10}消息)")
@@ -56,19 +56,16 @@ DEFAULT_LINK: dict[str, float] = {
 
 VITERBI_KEYS = frozenset({"start_line", "start_mid", "end_mid", "start_after_byline", "head_split"})
 
-# Boundary labels: 0 O, 1 B-headline, 2 I-headline, 3 B-body, 4 I-body (encoding.BOUNDARY_LABELS).
-_ROLE = np.array([0, 1, 1, 2, 2])
-_IS_B = np.array([False, True, False, True, False])
 
 
 def _transitions(start_pen: float, end_pen: float, head_split: float) -> np.ndarray:
     """Log transition scores ``[from, to]`` of the BIO chain, with span open/close penalties."""
     t = np.zeros((5, 5))
-    t[:, _IS_B] -= start_pen
+    t[:, LABEL_IS_B] -= start_pen
     t[[1, 2], 1] -= head_split
     for f in range(5):
         for to in (2, 4):  # I-x may only follow B-x or I-x of the same role
-            if _ROLE[f] != _ROLE[to]:
+            if LABEL_ROLE[f] != LABEL_ROLE[to]:
                 t[f, to] = -np.inf
     t[1:, 0] -= end_pen  # leaving a span for furniture
     return t
@@ -115,7 +112,8 @@ def viterbi_many(pages: Sequence[tuple[np.ndarray, np.ndarray]], w: Mapping[str,
     order = sorted((k for k in range(len(pages)) if len(pages[k][0])), key=lambda k: -len(pages[k][0]))
     while order:
         n_max = len(pages[order[0]][0])
-        group, order = order[:max(1, VITERBI_GROUP_TOKENS // n_max)], order[max(1, VITERBI_GROUP_TOKENS // n_max):]
+        size = max(1, VITERBI_GROUP_TOKENS // n_max)
+        group, order = order[:size], order[size:]
         lens = np.array([len(pages[k][0]) for k in group])
         logp = np.zeros((len(group), n_max, 5))
         kind = np.zeros((len(group), n_max), dtype=np.int64)
@@ -164,7 +162,6 @@ class Fragment:
     topic: np.ndarray
     text: str
     lead: bool = False
-    members: list[int] = field(default_factory=list)
 
 
 def _unit_rows(v: np.ndarray) -> np.ndarray:
@@ -240,9 +237,9 @@ def decode_pages(items: Sequence[PageProbs], topic_labels: Sequence[str], link: 
                  line_head: Mapping[str, Any] | None = None) -> list[Page]:
     """:func:`decode_page` for many pages; without a line head their Viterbi passes run side by side."""
     w = {**DEFAULT_LINK, **(link or {})}
-    labels: list[np.ndarray | None] = [None] * len(items)
+    labels: Sequence[np.ndarray | None] = [None] * len(items)
     if not line_head:
-        labels = list(viterbi_many([(token_kinds(p.text, ci, w), b) for p, ci, b, _ in items], w))
+        labels = viterbi_many([(token_kinds(p.text, ci, w), b) for p, ci, b, _ in items], w)
     return [decode_page(p.id, p.text, ci, b, t, topic_labels, w, line_head, lab)
             for (p, ci, b, t), lab in zip(items, labels)]
 
