@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from newsseg.data import corpus as corpus_mod
-from newsseg.data.corpus import (CorpusArticle, CorpusError, corpus_stats, format_stats, heldout_ids,
-                                 load_corpus, select_heldout, write_heldout)
+from newsseg.data.corpus import (CorpusArticle, CorpusError, corpus_stats, fit_ids, format_stats, heldout_ids,
+                                 load_corpus, select_fit, select_heldout, write_fit, write_heldout)
+from newsseg.data.cues import lead_style
 
 SMALL = Path(__file__).parent / "data" / "corpus_small"
 REPO_CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
@@ -61,6 +62,8 @@ def test_single_file_and_missing_heldout(tmp_path: Path) -> None:
     ({**GOOD, "headline_style": "banner"}, "headline_style"),
     ({k: v for k, v in GOOD.items() if k != "body"}, "missing field 'body'"),
     ({**GOOD, "caption": 3}, "caption"),
+    ({**GOOD, "byline_pos": "middle"}, "byline_pos"),
+    ({**GOOD, "byline": "", "byline_pos": "before"}, "byline_pos"),
 ])
 def test_bad_records_name_file_and_line(tmp_path: Path, bad: object, message: str) -> None:
     f = _write(tmp_path, [{**GOOD, "id": "san-901"}, bad])
@@ -125,13 +128,61 @@ def test_round_trip_dict() -> None:
     assert CorpusArticle.from_dict(a.to_dict()) == a
 
 
-@pytest.mark.skipif(not (REPO_CORPUS / "heldout.txt").exists(), reason="repository corpus not present")
+def test_fit_split_is_its_own(tmp_path: Path) -> None:
+    rows = [{**GOOD, "id": f"san-{i:03d}"} for i in range(20)] + [{**GOOD, "id": "oth-001", "topic": "other",
+                                                                   "subject": "sports"}]
+    f = _write(tmp_path, rows)
+    arts = load_corpus(f)
+    fit = select_fit(arts, share=0.1)
+    assert fit == select_fit(list(reversed(arts)), share=0.1)
+    assert len(fit) == 3  # two of 20 sanitation articles, and at least one of the single sports one
+    write_fit(fit, tmp_path)
+    write_heldout(["san-000"] if "san-000" not in fit else ["san-001"], tmp_path)
+    assert fit_ids(tmp_path) == set(fit)
+    train, fitted, held = (load_corpus(f, split=x) for x in ("train", "fit", "heldout"))
+    assert {a.id for a in fitted} == set(fit) and all(a.split == "fit" for a in fitted)
+    assert len(held) == 1 and held[0].heldout
+    assert len(train) + len(fitted) + len(held) == len(rows)
+    assert not {a.id for a in train} & (set(fit) | {held[0].id})
+    write_heldout(fit[:1], tmp_path)
+    with pytest.raises(CorpusError, match="both"):
+        load_corpus(f)
+
+
+def test_byline_position_round_trips() -> None:
+    a = CorpusArticle.from_dict({**GOOD, "byline_pos": "before"})
+    assert a.byline_pos == "before" and CorpusArticle.from_dict(a.to_dict()) == a
+    assert CorpusArticle.from_dict(GOOD).byline_pos == "after"
+    assert CorpusArticle.from_dict({**GOOD, "byline": ""}).byline_pos == "none"
+
+
+@pytest.mark.parametrize("lead, style", [
+    ("本报讯 5月15日，高新区召开", "benbaoxun"), ("江城网讯 近日，", "dateline"), ("据北岸发布消息，", "dateline"),
+    ("云溪融媒消息（记者 王明）", "dateline"), ("10月12日，", "date_time"), ("连日来，", "date_time"),
+    ("入冬以来，", "date_time"), ("为进一步", "purpose"), ("按照上级部署", "purpose"),
+    ("“以前下雨就积水。”", "other"), ("清晨6点，", "date_time"), ("王秀兰今年68岁", "other"),
+    ("孩子放学后去哪儿？", "other"), ("1200余名志愿者", "other"),
+])
+def test_lead_styles(lead: str, style: str) -> None:
+    assert lead_style(lead) == style
+
+
 def test_repository_corpus_meets_issue_targets() -> None:
+    """Issue 11: ≥ 1,200 articles, ≥ 150 per named topic, ≥ 500 `other` over ≥ 20 subjects, ≥ 3,500
+    distinct characters, and lead and byline shares near those of real articles (REAL_PAGES.md)."""
     arts = load_corpus(REPO_CORPUS)
     s = corpus_stats(arts)
+    assert s["articles"] >= 1200
     for t in ("sanitation", "projects", "legal", "investment"):
-        assert s["per_topic"][t]["articles"] >= 50
-    assert s["per_topic"]["other"]["articles"] >= 100
-    assert len({a.subject for a in arts if a.topic == "other"}) >= 8
+        assert s["per_topic"][t]["articles"] >= 150
+    assert s["per_topic"]["other"]["articles"] >= 500
+    assert len({a.subject for a in arts if a.topic == "other"}) >= 20
+    assert s["distinct_chars"] >= 3500
+    assert s["share_benbaoxun_lead"] <= 0.30 and s["lead_styles"]["dateline"] >= 0.08
+    assert s["share_byline"] <= 0.5 and s["byline_positions"]["before"] >= 0.05
+    assert s["headline_lines"][1] / s["articles"] >= 0.6
+    assert s["briefs_60_200"] >= 50 and s["long_1000_2500"] >= 40
     assert set(s["headline_styles"]) == set(corpus_mod.HEADLINE_STYLES)
-    assert heldout_ids(REPO_CORPUS) <= {a.id for a in arts}
+    assert heldout_ids(REPO_CORPUS) <= {a.id for a in arts} and fit_ids(REPO_CORPUS) <= {a.id for a in arts}
+    # The decoder-fit split is 10 % of every (topic, subject) group of the articles not held out.
+    assert set(select_fit(arts)) == fit_ids(REPO_CORPUS)

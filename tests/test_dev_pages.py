@@ -1,18 +1,21 @@
-"""The hand-labelled evaluation pages (data/pages/dev.jsonl) and their separation from training data."""
+"""The evaluation pages (data/pages/dev.jsonl, dev-hard.jsonl) and their separation from training data."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
 from newsseg.data.composer import compose_pages
-from newsseg.data.corpus import heldout_ids, load_corpus
+from newsseg.data.corpus import fit_ids, heldout_ids, load_corpus
 from newsseg.data.pages import read_pages, validate_page
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "data" / "pages" / "dev.jsonl"
+DEV_HARD = ROOT / "data" / "pages" / "dev-hard.jsonl"
+HARD_LAYOUTS = {"attached", "detached", "zone", "split", "briefs", "sametopic", "mixed", "transcript"}
 SAMPLE = ROOT / "data" / "pages" / "gaoxin-times-2021-05-p1.txt"
 CORPUS = ROOT / "data" / "corpus"
 SAMPLE_ID = "gaoxin-times-2021-05-p1"
@@ -89,14 +92,72 @@ def test_composer_refuses_a_dev_article(dev: list) -> None:
     train = load_corpus(CORPUS, split="train")
     with pytest.raises(ValueError, match=dev_id):
         list(compose_pages(train[:5] + [article], 1, seed=0))
-    plain = type(article)(**{**article.__dict__, "heldout": False})  # flag dropped: the id list still refuses it
+    plain = type(article)(**{**article.__dict__, "split": "train"})  # flag dropped: the id list still refuses it
     with pytest.raises(ValueError, match=dev_id):
         list(compose_pages([plain], 1, seed=0))
 
 
 def test_dev_jsonl_is_what_build_dev_makes(dev: list) -> None:
-    spec = importlib.util.spec_from_file_location("build_dev", ROOT / "data" / "pages" / "build_dev.py")
+    mod = _build_module("build_dev")
+    assert [p.to_json() for p in mod.build()] == [p.to_json() for p in dev]  # type: ignore[attr-defined]
+
+
+def _build_module(name: str) -> object:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "data" / "pages" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look their module up while the file executes
     spec.loader.exec_module(mod)
-    assert [p.to_json() for p in mod.build()] == [p.to_json() for p in dev]
+    return mod
+
+
+@pytest.fixture(scope="module")
+def hard() -> list:
+    return read_pages(DEV_HARD)
+
+
+def test_dev_hard_covers_every_layout_with_held_out_articles(hard: list) -> None:
+    assert len(hard) >= 40 and len({p.id for p in hard}) == len(hard)
+    layouts = {p.id.split("-")[1] for p in hard}
+    assert layouts == HARD_LAYOUTS
+    held = heldout_ids(CORPUS)
+    corpus = {a.id: a for a in load_corpus(CORPUS)}
+    for p in hard:
+        assert len(p.articles) >= 3, p.id
+        for a in p.articles:
+            assert a.id in held, f"{p.id}: {a.id} is not held out"
+            assert a.topic == corpus[a.id].topic
+    texts = [p.text for p in hard]
+    assert sum("\n\n" not in t for t in texts) >= len(hard) / 4          # many pages without blank lines
+    assert sum("\u3000\u3000" in t for t in texts) >= 5                    # full-width indentation
+    assert sum(any(sum(s.role == "body" for s in a.spans) >= 3 for a in p.articles) for p in hard) >= 3
+
+
+def test_dev_hard_is_what_its_builder_makes_from_the_plans(hard: list) -> None:
+    mod = _build_module("build_dev_hard")
+    assert [p.to_json() for p in mod.build()] == [p.to_json() for p in hard]  # type: ignore[attr-defined]
+
+
+def test_dev_hard_builder_does_not_use_the_training_generator() -> None:
+    """Hand-planned pages must not be laid out by the composer's functions or its furniture lists."""
+    import ast
+
+    tree = ast.parse((ROOT / "data" / "pages" / "build_dev_hard.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert imported, "no imports found: the check would pass vacuously"
+    for module in ("composer", "layout", "noise", "furniture", "names"):
+        assert f"newsseg.data.{module}" not in imported, module
+
+
+def test_training_and_decoder_fit_pages_never_see_evaluation_articles(dev: list, hard: list) -> None:
+    """Articles of evaluation pages are in neither the training split nor the decoder-fit split, and
+    the two are disjoint, so the decoder is fitted on pages the encoder never trained on."""
+    evaluation = {a.id for p in dev[1:] + hard for a in p.articles}
+    train = {a.id for a in load_corpus(CORPUS, split="train")}
+    fit = {a.id for a in load_corpus(CORPUS, split="fit")}
+    assert fit == fit_ids(CORPUS) and len(fit) >= 0.08 * (len(train) + len(fit))
+    assert not evaluation & train and not evaluation & fit and not train & fit
+    for split, ids in (("train", train), ("fit", fit)):
+        pages = list(compose_pages(load_corpus(CORPUS, split=split), 100, seed=5))  # type: ignore[arg-type]
+        assert {a.id for p in pages for a in p.articles} <= ids

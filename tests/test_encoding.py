@@ -130,26 +130,53 @@ def test_lenient_bio_decoding() -> None:
 
 
 # ---------------------------------------------------------------------------- newline tokens
-def test_newlines_become_tokens_and_spaces_are_dropped(vocab: CharVocab) -> None:
+def test_newlines_and_whitespace_runs_become_tokens(vocab: CharVocab) -> None:
     text = " 标题\n\n本报讯\u3000正文。A\tｂ\r\n末 "
     enc = vocab.encode(text)
-    keep = [i for i, ch in enumerate(text) if ch == "\n" or not ch.isspace()]
+    # One token per visible character and per newline, one per run of other whitespace (at its start).
+    keep = [i for i, ch in enumerate(text)
+            if ch == "\n" or not ch.isspace() or i == 0 or text[i - 1] == "\n" or not text[i - 1].isspace()]
     assert enc.char_index.tolist() == keep
     for tid, ci in zip(enc.input_ids.tolist(), enc.char_index.tolist()):
         ch = text[ci]
         if ch == "\n":
             assert tid == vocab.newline_id
+        elif ch == "\u3000":
+            assert tid == vocab.ideographic_space_id
+        elif ch.isspace():
+            assert tid == vocab.space_id
         else:
             assert tid == vocab.vocab[ch] and tid != vocab.unk_id
     assert (enc.input_ids == vocab.newline_id).sum() == text.count("\n") == 3
     assert vocab.newline_id == builtin_vocab()[NEWLINE_TOKEN]
+    # "\r" before "\n" is a run of its own; the full-width indent run is one [IDSP] token.
+    assert [text[i] for i in enc.char_index.tolist() if text[i].isspace() and text[i] != "\n"] == \
+        [" ", "\u3000", "\t", "\r", " "]
+
+
+def test_a_vocabulary_without_whitespace_tokens_drops_whitespace() -> None:
+    """Models trained before [SP]/[IDSP] existed keep seeing the text as they were trained."""
+    v = {k: i for k, i in builtin_vocab().items() if k not in ("[SP]", "[IDSP]")}
+    enc = CharVocab(v).encode(" 标题\n\n本报讯\u3000\u3000正文  末 ")
+    text = " 标题\n\n本报讯\u3000\u3000正文  末 "
+    assert enc.char_index.tolist() == [i for i, ch in enumerate(text) if ch == "\n" or not ch.isspace()]
+    with pytest.raises(ValueError, match="only one of"):
+        CharVocab({k: i for k, i in builtin_vocab().items() if k != "[SP]"})
+
+
+def test_indentation_is_one_token_and_not_counted_in_line_length(vocab: CharVocab) -> None:
+    text = "\u3000\u3000正文两行\n短 句"
+    enc = vocab.encode(text)
+    assert enc.input_ids[0] == vocab.ideographic_space_id and len(enc.input_ids) == 1 + 4 + 1 + 3
+    assert enc.line_buckets(text, 32).tolist() == [4, 4, 4, 4, 4, 0, 2, 2, 2]
 
 
 def test_line_buckets_give_each_token_its_line_length(vocab: CharVocab) -> None:
     text = "标题\n本报讯正文\n\n短 句"
     enc = vocab.encode(text)
-    assert enc.line_buckets(text, 32).tolist() == [2, 2, 0, 5, 5, 5, 5, 5, 0, 0, 2, 2]
-    assert enc.line_buckets(text, 4).tolist() == [2, 2, 0, 3, 3, 3, 3, 3, 0, 0, 2, 2]  # capped
+    # The [SP] of "短 句" takes its line's length; it is not counted in it.
+    assert enc.line_buckets(text, 32).tolist() == [2, 2, 0, 5, 5, 5, 5, 5, 0, 0, 2, 2, 2]
+    assert enc.line_buckets(text, 4).tolist() == [2, 2, 0, 3, 3, 3, 3, 3, 0, 0, 2, 2, 2]  # capped
     assert not enc.line_buckets(text, 0).any()
     assert vocab.encode("").line_buckets("", 4).shape == (0,)
 

@@ -234,3 +234,30 @@ def test_robust_to_bad_predictions() -> None:
     assert 0.0 <= s["bcubed_f1"] <= 1.0
     with pytest.raises(ValueError, match="text differs"):
         score_page(GOLD_TWO, page(TWO + "x", []))
+
+
+def test_pairwise_link_counts() -> None:
+    """Gold: article a = headline + two body fragments, b = one body. Three gold links (a's pairs)."""
+    text = "标题甲\n正文一。\n标题乙\n正文二。\n正文三。"
+    gold = page(text, [("legal", [(0, 3, "headline"), (4, 8, "body"), (14, 18, "body")]),
+                       ("other", [(9, 12, "body")])])
+    everything = page(text, [("legal", [(0, 3, "headline"), (4, 18, "body")])])
+    o = score_page(gold, everything)
+    assert (o["n_gold_links"], o["n_pred_links"]) == (3, 6)
+    assert o["link_precision"] == 0.5 and o["link_recall"] == 1.0
+    # The last fragment left outside every prediction links to nothing: only the headline-body link.
+    part = page(text, [("legal", [(0, 3, "headline"), (4, 8, "body")]), ("other", [(9, 12, "body")])])
+    o = score_page(gold, part)
+    assert (o["n_pred_links"], o["link_recall"], o["link_precision"]) == (1, 1 / 3, 1.0)
+    assert score_page(gold, gold)["link_f1"] == 1.0
+    assert score_page(gold, None)["link_f1"] == 0.0
+
+
+def test_groups_are_layouts_from_page_ids() -> None:
+    a = page("标题\n正文。", [("legal", [(0, 2, "headline"), (3, 6, "body")])], pid="hard-split-01")
+    b = page("标题\n正文。", [("legal", [(0, 2, "headline"), (3, 6, "body")])], pid="hard-zone-02")
+    c = page("标题\n正文。", [("legal", [(0, 2, "headline"), (3, 6, "body")])], pid="hard-split-02")
+    r = score_corpus([a, b, c], [a, None, c])
+    assert list(r["groups"]) == ["hard-split", "hard-zone"]
+    assert r["groups"]["hard-split"]["n_pages"] == 2 and r["groups"]["hard-split"]["bcubed_f1"] == 1.0
+    assert r["groups"]["hard-zone"]["headline_f1"] == 0.0

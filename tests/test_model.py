@@ -149,10 +149,11 @@ def test_bert_checkpoint_loads_with_a_newline_token_and_trains(hf_bert_dir: tupl
     d, mlm = hf_bert_dir
     n_vocab = mlm.config.vocab_size
     seg = Segmenter.build(str(d), topics=["sanitation", "projects", "legal", "investment", "other"])
-    # The newline token was added to the vocabulary and the embeddings grew by one row.
+    # The newline and whitespace tokens were added to the vocabulary and the embeddings grew by three rows.
     assert seg.tokenizer.convert_tokens_to_ids(NEWLINE_TOKEN) == n_vocab == seg.vocab.newline_id
+    assert {seg.vocab.space_id, seg.vocab.ideographic_space_id} == {n_vocab + 1, n_vocab + 2}
     emb = seg.model.get_input_embeddings().weight
-    assert emb.shape == (n_vocab + 1, 32) and seg.model.config.vocab_size == n_vocab + 1
+    assert emb.shape == (n_vocab + 3, 32) and seg.model.config.vocab_size == n_vocab + 3
     # The encoder's weights are the checkpoint's, not a fresh initialisation.
     assert torch.equal(emb[:n_vocab], mlm.bert.embeddings.word_embeddings.weight)
     layer, ref = seg.model.bert.encoder.layer[1], mlm.bert.encoder.layer[1]
@@ -186,7 +187,7 @@ def test_bert_checkpoint_loads_with_a_newline_token_and_trains(hf_bert_dir: tupl
     # The fine-tuned model saves and reloads like any newsseg model.
     seg.save_pretrained(tmp_path)
     back = Segmenter.from_pretrained(tmp_path)
-    assert len(back.tokenizer) == n_vocab + 1
+    assert len(back.tokenizer) == n_vocab + 3
     for a, b in zip(_logits(seg, ids), _logits(back, ids)):
         assert torch.equal(a, b)
 

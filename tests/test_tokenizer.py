@@ -57,18 +57,20 @@ def test_saved_tokenizer_reloads_with_its_full_vocabulary(real_texts: list[str],
     assert back.cls_token_id == tok.cls_token_id and back.pad_token_id == tok.pad_token_id
 
 
-def test_load_tokenizer_adds_a_newline_token_to_a_plain_bert_vocab(tmp_path: Path) -> None:
+def test_load_tokenizer_adds_layout_tokens_to_a_plain_bert_vocab(tmp_path: Path) -> None:
     from transformers import BertTokenizerFast
 
     plain = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "高", "新", "区"])}
     BertTokenizerFast(vocab=plain).save_pretrained(tmp_path)
     tok = load_tokenizer(tmp_path)
-    assert NEWLINE_TOKEN in tok.get_vocab()
-    assert len(tok) == len(plain) + 1
+    assert {NEWLINE_TOKEN, "[SP]", "[IDSP]"} <= set(tok.get_vocab())
+    assert len(tok) == len(plain) + 3
     # BERT's own tokenisation drops "\n"; CharVocab keeps it as the added token.
     assert tok.convert_tokens_to_ids(NEWLINE_TOKEN) not in tok("高\n新")["input_ids"]
     vocab = CharVocab(tok.get_vocab(), unk_token=tok.unk_token)
     assert vocab.encode("高\n新").input_ids.tolist() == [5, len(plain), 6]
+    sp, idsp = tok.convert_tokens_to_ids(["[SP]", "[IDSP]"])
+    assert vocab.encode("高 新\n\u3000\u3000区").input_ids.tolist() == [5, sp, 6, len(plain), idsp, 7]
 
 
 def test_char_lookup_falls_back_to_normalised_forms() -> None:

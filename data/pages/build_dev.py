@@ -218,7 +218,7 @@ def plan_page(plan: dict[str, Any], corpus: dict[str, Any]) -> Page:
         raise SystemExit(f"{plan['id']}: order must place each headline and fragment once: {sorted(want)}")
     page = assemble(plan["id"], blocks, {a: corpus[a].topic for a in plan["articles"]})
     if plan["noise"]:
-        page = apply_ocr_noise(page, plan["noise"], random.Random(plan["id"]))
+        page = apply_ocr_noise(page, plan["noise"], random.Random(plan["id"]), legacy=True)
     return page
 
 

@@ -99,8 +99,9 @@ def register(subparsers: Any) -> None:
                    "(default: the composer's 0.01; 0 for clean pages)")
     p.add_argument("--set", action="append", metavar="KNOB=VALUE",
                    help="set a composer knob (JSON value), e.g. --set width_max=16; see data/README.md")
-    p.add_argument("--split", choices=["train", "heldout"], default="train",
-                   help="'heldout' composes evaluation pages from held-out articles only (never train on them)")
+    p.add_argument("--split", choices=["train", "fit", "heldout"], default="train",
+                   help="'heldout' composes evaluation pages from held-out articles only (never train on them); "
+                        "'fit' composes decoder-fit pages from the decoder-fit split (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compose)
 
@@ -117,10 +118,13 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("corpus-stats", help="print corpus statistics",
                               description="Articles per topic and subject, body lengths, headline "
-                                          "styles and shares of leads, bylines and captions.")
+                                          "styles and lengths, lead styles, byline positions, captions, "
+                                          "distinct characters and 4-gram diversity.")
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS_DIR), help="corpus directory or .jsonl file "
                    "(default: %(default)s)")
-    p.add_argument("--split", choices=("all", "train", "heldout"), default="all")
+    p.add_argument("--split", choices=("all", "train", "fit", "heldout"), default="all",
+                   help="train: articles of training pages; fit: of decoder-fit pages; heldout: of "
+                        "evaluation pages (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_corpus_stats)
 

@@ -1,12 +1,15 @@
 """Compose synthetic OCR pages from corpus articles (``newsseg compose``).
 
-Pages imitate how OCR reads a real column page (``shared/samples/``): column lines of 8–20
-characters broken mid-word, headlines before, after or detached from their bodies (all collected
-after the bodies, as on the sample), articles split into 2–3 fragments with other material between
-(the lead even at the very end of the page), same-topic pairs, brief pages, page furniture
-(headers, 第N版, editor credits, column labels) outside every span, optional name substitution and
-OCR noise. Page ``i`` of seed ``s`` depends only on ``(s, i)`` and the articles, so output streams
-and any page can be regenerated alone.
+Pages imitate how OCR reads real column pages, in the shapes measured in ``shared/REAL_PAGES.md``:
+column widths of 5–40 characters drawn per page and mixed on one page (a lead article in wide lines
+above narrow columns), or one paragraph per line as database transcriptions print it; headline lines
+printed whole, cut at the column width, or kicker and title joined on one line; blank lines at
+paragraph ends, at column breaks mid-sentence, or none at all; full-width paragraph indentation;
+headlines before, after or detached from their bodies, or all collected in a zone at the top, the
+end or the middle; articles split into 2–4 fragments anywhere on the page, some with jump lines
+(``下转第2版`` / ``上接第1版``); pages of 6–12 briefs; same-topic neighbours; furniture put together from
+parts (:mod:`newsseg.data.furniture`); name substitution and OCR noise. Page ``i`` of seed ``s``
+depends only on ``(s, i)`` and the articles, so output streams and any page can be regenerated alone.
 """
 
 from __future__ import annotations
@@ -14,25 +17,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, Iterator, Sequence
 
+from newsseg.data import furniture
 from newsseg.data.corpus import DEFAULT_CORPUS_DIR, CorpusArticle, heldout_ids, load_corpus
-from newsseg.data.layout import Block, BodyLayout, Cut, assemble, body_fragments, headline_block
+from newsseg.data.layout import Block, BodyLayout, assemble, body_fragments, headline_block
 from newsseg.data.names import find_names, swap_names
 from newsseg.data.noise import apply_ocr_noise
 from newsseg.data.pages import Page, write_pages
 
-PAPERS = ("高新时报", "滨江日报", "东湖新区报", "经开日报", "云溪时报", "南岸日报", "城关新闻", "桐溪报")
-SECTIONS = ("要闻", "综合", "区域新闻", "民生", "经济", "法治", "城建", "社会", "专版", "视点")
-COLUMN_LABELS = ("高新区在行动", "法治园地", "创卫进行时", "招商引资", "项目建设", "民生关注", "基层动态",
-                 "党建引领", "平安建设", "营商环境", "图片新闻", "一线传真", "身边事", "镇街快讯", "今日关注")
-BRIEF_LABELS = ("简讯", "新闻速递", "综合新闻", "本地快讯", "短新闻", "动态")
-WEEKDAYS = "一二三四五六日"
-EDITOR_ROLES = ("责任编辑", "校对", "美编", "编辑", "版式", "审读")
+BRIEF_LABELS = ("简讯", "新闻速递", "综合新闻", "本地快讯", "短新闻", "动态", "一句话新闻", "新闻集萃", "要闻简报")
+BLANK_MODES = ("none", "para", "column", "both")
+HEADLINE_MODES = ("printed", "column", "wide", "join")
 
 
 @dataclass
@@ -40,34 +41,41 @@ class ComposerConfig:
     """Knobs of the page composer; probabilities are per page unless noted. See data/README.md."""
 
     min_articles: int = 2                 # articles per normal page (inclusive range)
-    max_articles: int = 6
-    width_min: int = 8                    # column width range, full-width characters, per fragment
-    width_max: int = 20
-    wide_prob: float = 0.06               # per fragment: a wide line layout instead
+    max_articles: int = 7
+    width_min: int = 5                    # page column width, full-width characters, drawn
+    width_max: int = 40                   # log-uniformly in [width_min, width_max] (median ~14)
+    mixed_width_prob: float = 0.35        # fragments of the page redraw their own width
+    wide_prob: float = 0.05               # per fragment: a wide line layout instead
     wide_min: int = 20
-    wide_max: int = 34
+    wide_max: int = 40
+    paragraph_line_prob: float = 0.06     # one paragraph per line (transcriptions, paragraph-joining OCR)
     line_jitter: float = 0.05             # per line: one character narrower or wider
-    para_blank_prob: float = 0.4          # empty line between paragraphs
-    column_break_prob: float = 0.5        # empty lines at column breaks (every 12–40 lines, mid-paragraph)
-    block_blank_prob: float = 0.85        # per block: empty line (vs a plain newline) before a block
-    fragment_weights: tuple[float, ...] = (0.5, 0.33, 0.17)   # article in 1, 2 or 3 fragments
+    blank_weights: tuple[float, ...] = (0.4, 0.25, 0.2, 0.15)   # blank lines: none, para ends, column breaks, both
+    block_blank_prob: float = 0.7         # with blank lines: per block, an empty line before it
+    indent_prob: float = 0.35             # paragraphs indented (two U+3000, or two spaces)
+    fragment_weights: tuple[float, ...] = (0.45, 0.3, 0.17, 0.08)   # article in 1, 2, 3 or 4 fragments
     mid_paragraph_cut_prob: float = 0.5   # per cut: at a line boundary inside a paragraph
-    lead_last_prob: float = 0.25          # per split article: its lead fragment goes to the page end
-    headline_zone_prob: float = 0.25      # all headlines collected in one zone (end, start or middle)
+    jump_prob: float = 0.3                # per continuation: 下转第N版 / 上接第N版 lines around the cut
+    lead_last_prob: float = 0.2           # per split article: its lead fragment goes to the page end
+    headline_zone_prob: float = 0.25      # all headlines collected in one zone (top, end or middle)
     headline_weights: tuple[float, float, float] = (0.6, 0.15, 0.25)  # per article: before, after, detached
-    headline_max_width: int = 24          # longer headline lines are wrapped
-    headline_blank_prob: float = 0.15     # per headline: empty line between its lines
+    headline_mode_weights: tuple[float, ...] = (0.45, 0.3, 0.1, 0.15)  # printed, cut at column, wide, joined
+    headline_max_width: int = 42          # printed headline lines longer than this are wrapped
+    headline_blank_prob: float = 0.1      # per headline: empty line between its lines
     same_topic_prob: float = 0.35         # two (sometimes three) articles of one topic
-    brief_page_prob: float = 0.08         # a page of short briefs under a 简讯 label
-    brief_max_chars: int = 260            # briefs keep leading paragraphs up to this many characters
-    header_prob: float = 0.7              # page header (paper, date, 第N版, section)
+    brief_page_prob: float = 0.08         # a page of 6–12 short briefs under a 简讯 label
+    brief_min: int = 6
+    brief_max: int = 12
+    brief_max_chars: int = 220            # briefs keep leading paragraphs up to this many characters
+    header_prob: float = 0.75             # page header (paper, date, 版次, section)
     editor_credit_prob: float = 0.4       # 责任编辑 … 校对 … line (top or bottom)
+    page_number_prob: float = 0.3         # a page number line
     column_label_prob: float = 0.2        # per article: a column label next to its headline
     caption_prob: float = 0.8             # per article with a caption: print it
     byline_weights: tuple[float, float, float] = (0.55, 0.3, 0.15)   # credits: own lines, one line, appended
     name_swap_prob: float = 0.5           # per article: substitute place/organisation/person names
     noise_rate: float = 0.01              # OCR noise: share of characters hit (0 = clean pages)
-    topic_weights: dict[str, float] | None = None   # topic sampling weights; None = uniform over topics
+    topic_weights: dict[str, float] | None = None   # topic sampling weights; None = as often as the corpus
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ComposerConfig":
@@ -91,36 +99,21 @@ class ComposerConfig:
 
     def check(self) -> None:
         """Raise ``ValueError`` on an impossible setting."""
-        if not 1 <= self.min_articles <= self.max_articles:
-            raise ValueError("need 1 <= min_articles <= max_articles")
+        if not 1 <= self.min_articles <= self.max_articles or not 1 <= self.brief_min <= self.brief_max:
+            raise ValueError("need 1 <= min_articles <= max_articles and 1 <= brief_min <= brief_max")
         if not 1 <= self.width_min <= self.width_max or not 1 <= self.wide_min <= self.wide_max:
             raise ValueError("need 1 <= width_min <= width_max and 1 <= wide_min <= wide_max")
-        if not 1 <= len(self.fragment_weights) <= 3 or len(self.headline_weights) != 3 \
-                or len(self.byline_weights) != 3:
-            raise ValueError("fragment_weights: 1–3 values; headline_weights, byline_weights: 3 values")
-        if min(self.fragment_weights + self.headline_weights + self.byline_weights) < 0 or not (
-                sum(self.fragment_weights) and sum(self.headline_weights) and sum(self.byline_weights)):
-            raise ValueError("weights must be non-negative with a positive sum")
+        sizes = {"fragment_weights": (1, 4), "headline_weights": (3, 3), "byline_weights": (3, 3),
+                 "blank_weights": (4, 4), "headline_mode_weights": (4, 4)}
+        for name, (lo, hi) in sizes.items():
+            w = getattr(self, name)
+            if not lo <= len(w) <= hi:
+                raise ValueError(f"{name}: {lo}–{hi} values, got {len(w)}" if lo < hi
+                                 else f"{name}: {lo} values, got {len(w)}")
+            if min(w) < 0 or not sum(w):
+                raise ValueError(f"{name}: weights must be non-negative with a positive sum")
         if not 0 <= self.noise_rate <= 0.5:
             raise ValueError("noise_rate must be in [0, 0.5]")
-
-
-def _furniture_header(rng: random.Random, date: dt.date) -> list[Block]:
-    paper = rng.choice(PAPERS)
-    page_no = rng.choice((f"第{rng.randint(1, 8)}版", f"{rng.choice('ABC')}{rng.randint(1, 8)}版",
-                          f"第{rng.randint(1, 8)}版"))
-    day = f"{date.year}年{date.month}月{date.day}日 星期{WEEKDAYS[date.weekday()]}"
-    parts = [paper, day, page_no, rng.choice(SECTIONS)]
-    if rng.random() < 0.5:
-        rng.shuffle(parts)
-        return [Block(" ".join(parts[: rng.randint(2, 4)]), before="\n")]
-    return [Block(p, before="\n") for p in parts if rng.random() < 0.8] or [Block(day)]
-
-
-def _editor_credit(rng: random.Random) -> Block:
-    roles = rng.sample(EDITOR_ROLES, rng.randint(1, 3))
-    names = (rng.choice("王李张刘陈杨赵周吴孙") + rng.choice("红丽军伟静敏明华强洁") for _ in roles)
-    return Block("  ".join(f"{r} {n}" for r, n in zip(roles, names)), before="\n\n")
 
 
 class _Prepared:
@@ -131,8 +124,11 @@ class _Prepared:
         for a in articles:
             self.by_topic.setdefault(a.topic, []).append(a)
         self.topics = sorted(self.by_topic)
-        tw = cfg.topic_weights or {}
-        self.weights = [float(tw.get(t, 0.0 if tw else 1.0)) for t in self.topics]
+        tw = cfg.topic_weights
+        if tw is None:  # as often as the corpus holds them: most real articles are "other"
+            self.weights = [float(len(self.by_topic[t])) for t in self.topics]
+        else:
+            self.weights = [float(tw.get(t, 0.0)) for t in self.topics]
         if not any(self.weights):
             raise ValueError(f"topic_weights {tw} give no weight to the corpus topics {self.topics}")
         self.short = [a for a in articles if len(a.body[0]) <= cfg.brief_max_chars]
@@ -164,13 +160,59 @@ def _choose(prep: _Prepared, n: int, cfg: ComposerConfig, rng: random.Random) ->
     return chosen
 
 
-def _width(cfg: ComposerConfig, rng: random.Random) -> int:
+@dataclass
+class _Style:
+    """What stays the same across one page: its column width, blank-line and indentation habits."""
+
+    width: int
+    mixed: bool
+    paragraph_lines: bool
+    para_blank: bool
+    column: tuple[int, int] | None
+    block_blank: float
+    indent: str
+    headline_mode: str
+
+    def sep(self, rng: random.Random) -> str:
+        return "\n\n" if rng.random() < self.block_blank else "\n"
+
+
+def _page_style(cfg: ComposerConfig, rng: random.Random) -> _Style:
+    # Log-uniform: narrow and wide papers both occur, most columns are 9–20 characters.
+    width = round(math.exp(rng.uniform(math.log(cfg.width_min), math.log(cfg.width_max + 0.49))))
+    blank = rng.choices(BLANK_MODES, cfg.blank_weights)[0]
+    height = rng.randint(10, 45)
+    return _Style(
+        width=max(cfg.width_min, min(cfg.width_max, width)), mixed=rng.random() < cfg.mixed_width_prob,
+        paragraph_lines=rng.random() < cfg.paragraph_line_prob,
+        para_blank=blank in ("para", "both"),
+        column=(height, rng.randrange(height)) if blank in ("column", "both") else None,
+        block_blank=0.0 if blank == "none" else cfg.block_blank_prob,
+        indent=(rng.choice(("\u3000\u3000", "\u3000\u3000", "  ")) if rng.random() < cfg.indent_prob else ""),
+        headline_mode=rng.choices(HEADLINE_MODES, cfg.headline_mode_weights)[0])
+
+
+def _width(cfg: ComposerConfig, style: _Style, rng: random.Random) -> int:
+    if style.paragraph_lines:
+        return 10 ** 6  # one paragraph per line
     if rng.random() < cfg.wide_prob:
         return rng.randint(cfg.wide_min, cfg.wide_max)
-    return rng.randint(cfg.width_min, cfg.width_max)
+    if style.mixed and rng.random() < 0.5:
+        return rng.randint(cfg.width_min, cfg.width_max)
+    return style.width
 
 
-def _article_blocks(a: CorpusArticle, cfg: ComposerConfig, rng: random.Random, page_style: dict[str, Any],
+def _headline_text(lines: Sequence[str], width: int, cfg: ComposerConfig, style: _Style,
+                   rng: random.Random) -> str:
+    """A headline as OCR prints it: its lines whole, cut at the column width, or joined on one line."""
+    mode = "printed" if style.paragraph_lines else style.headline_mode
+    if mode == "join" and len(lines) > 1:
+        return headline_block([" ".join(lines)], cfg.headline_max_width)
+    cap = {"column": width, "wide": min(cfg.headline_max_width, 2 * width)}.get(mode, cfg.headline_max_width)
+    return headline_block(lines, max(4, cap), rng.random() < cfg.headline_blank_prob)
+
+
+def _article_blocks(a: CorpusArticle, cfg: ComposerConfig, rng: random.Random, style: _Style,
                     brief: bool) -> tuple[Block, list[Block]]:
     """One article's headline block and body fragments (in reading order)."""
     paras = list(a.body)
@@ -187,23 +229,28 @@ def _article_blocks(a: CorpusArticle, cfg: ComposerConfig, rng: random.Random, p
     elif a.caption and rng.random() < cfg.caption_prob:
         paras.insert(rng.choice((0, len(paras), rng.randint(0, len(paras)))), a.caption)
     n_frag = 1 if brief else rng.choices(range(1, len(cfg.fragment_weights) + 1), cfg.fragment_weights)[0]
-    cuts: list[Cut] = []
+    if style.paragraph_lines:  # transcriptions print articles whole; paragraph-joining OCR splits at columns
+        n_frag = min(n_frag, 2)
+    cuts: list[tuple[int, int] | float] = []
     for _ in range(n_frag - 1):
         # A paragraph-boundary cut is the (paragraph, 0) of a random later paragraph of what remains;
         # the composer does not know how many remain after earlier cuts, so it uses floats for those.
         if rng.random() >= cfg.mid_paragraph_cut_prob and not cuts and len(paras) > 1:
             cuts.append((rng.randint(1, len(paras) - 1), 0))
         else:
-            cuts.append(rng.uniform(0.25, 0.75))
-    lay = BodyLayout(widths=[_width(cfg, rng) for _ in range(n_frag)], cuts=cuts,
-                     para_blank=page_style["para_blank"], column=page_style["column"],
+            cuts.append(rng.uniform(0.2, 0.8) if not cuts else rng.uniform(0.3, 0.7))
+    widths = [_width(cfg, style, rng) for _ in range(n_frag)]
+    lay = BodyLayout(widths=widths, cuts=cuts, para_blank=style.para_blank, column=style.column,
                      byline=rng.choices(("line", "joined", "append"), cfg.byline_weights)[0],
-                     jitter=cfg.line_jitter)
+                     jitter=cfg.line_jitter, indent=style.indent, byline_first=a.byline_pos == "before")
     frags = body_fragments(paras, a.byline, lay, rng)
-    head = headline_block(headline, cfg.headline_max_width, rng.random() < cfg.headline_blank_prob)
-    sep = page_style["sep"]
-    return (Block(head, a.id, "headline", before=sep(rng)),
-            [Block(f, a.id, "body", before=sep(rng)) for f in frags])
+    head = _headline_text(headline, min(widths), cfg, style, rng)
+    return (Block(head, a.id, "headline", before=style.sep(rng)),
+            [Block(f, a.id, "body", before=style.sep(rng)) for f in frags])
+
+
+def _furniture(text: str, style: _Style, rng: random.Random) -> Block:
+    return Block(text, before=style.sep(rng))
 
 
 def compose_page(prep: _Prepared, cfg: ComposerConfig, seed: int | str, index: int) -> Page:
@@ -211,61 +258,62 @@ def compose_page(prep: _Prepared, cfg: ComposerConfig, seed: int | str, index: i
     rng = random.Random(f"{seed}-{index}")
     brief = rng.random() < cfg.brief_page_prob and len(prep.short) >= 3
     if brief:
-        arts = rng.sample(prep.short, min(len(prep.short), rng.randint(3, 6)))
+        arts = rng.sample(prep.short, min(len(prep.short), rng.randint(cfg.brief_min, cfg.brief_max)))
     else:
         arts = _choose(prep, rng.randint(cfg.min_articles, cfg.max_articles), cfg, rng)
     arts = [swap_names(a, rng, prep.names_of(a)) if rng.random() < cfg.name_swap_prob else a for a in arts]
-    blank = cfg.block_blank_prob
-    height = rng.randint(12, 40)
-    style: dict[str, Any] = {
-        "para_blank": rng.random() < cfg.para_blank_prob,
-        "column": (height, rng.randrange(height)) if rng.random() < cfg.column_break_prob else None,
-        "sep": lambda r: "\n\n" if r.random() < blank else "\n",
-    }
+    style = _page_style(cfg, rng)
     zone_mode = not brief and rng.random() < cfg.headline_zone_prob
     seq: list[list[Block]] = []          # groups of blocks that stay together, in page order
     conts: list[tuple[Block, Block]] = []  # continuation fragments: (their article's main block, block)
     detached: list[list[Block]] = []
-    tail: list[Block] = []               # lead fragments sent to the end of the page
+    tail: list[list[Block]] = []         # lead fragments sent to the end of the page
     for a in arts:
         head, frags = _article_blocks(a, cfg, rng, style, brief)
         head_group = [head]
         if rng.random() < cfg.column_label_prob and not brief:
-            label = Block(rng.choice(COLUMN_LABELS), before=style["sep"](rng))
+            label = _furniture(furniture.column_label(rng), style, rng)
             head_group = [label, head] if rng.random() < 0.5 else [head, label]
-        if len(frags) > 1 and rng.random() < cfg.lead_last_prob:
-            tail.append(frags[0])
-            frags = frags[1:]
-        main, rest = frags[0], frags[1:]
+        groups = [[f] for f in frags]
+        for k in range(1, len(groups)):  # jump lines around a cut: 下转第2版 … 上接第1版
+            if rng.random() < cfg.jump_prob:
+                groups[k - 1].append(_furniture(furniture.jump_out(rng), style, rng))
+                groups[k].insert(0, _furniture(furniture.jump_in(rng), style, rng))
+        if len(groups) > 1 and rng.random() < cfg.lead_last_prob:
+            tail.append(groups.pop(0))
+        main, rest = groups[0], groups[1:]
         where = "zone" if zone_mode else rng.choices(("before", "after", "detached"), cfg.headline_weights)[0]
-        group = {"before": head_group + [main], "after": [main] + head_group}.get(where, [main])
+        group = {"before": head_group + main, "after": main + head_group}.get(where, main)
         if where in ("zone", "detached"):
             detached.append(head_group)
         seq.append(group)
-        conts += [(main, f) for f in rest]
-    for main, f in conts:
+        conts += [(main[0], g) for g in rest]
+    for main_block, g in conts:
         # Continue after other material: any gap after the article's own group but not next to it.
-        owner = main.article
-        gi = next(i for i, g in enumerate(seq) if any(b is main for b in g))
+        owner = main_block.article
+        gi = next(i for i, grp in enumerate(seq) if any(b is main_block for b in grp))
         spots = [i for i in range(gi + 2, len(seq) + 1)
                  if seq[i - 1][-1].article != owner and (i == len(seq) or seq[i][0].article != owner)]
-        seq.insert(rng.choice(spots) if spots else gi + 1, [f])
+        seq.insert(rng.choice(spots) if spots else gi + 1, g)
     if zone_mode:
         zone = [b for g in detached for b in g]
-        pos = rng.choices((len(seq), 0, rng.randint(0, len(seq))), (0.6, 0.15, 0.25))[0]
+        pos = rng.choices((len(seq), 0, rng.randint(0, len(seq))), (0.45, 0.35, 0.2))[0]
         seq.insert(pos, zone)
     else:
         for g in detached:
             seq.insert(rng.randint(0, len(seq)), g)
-    blocks = [b for g in seq for b in g] + tail
+    blocks = [b for g in seq + tail for b in g]
     if brief:
-        blocks.insert(0, Block(rng.choice(BRIEF_LABELS)))
-    date = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randrange(7 * 365))
+        blocks.insert(0, _furniture(rng.choice(BRIEF_LABELS), style, rng))
+    date = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(11 * 365))
     if rng.random() < cfg.header_prob:
-        blocks = _furniture_header(rng, date) + blocks
+        blocks = [_furniture(x, style, rng) for x in furniture.header_lines(rng, date)] + blocks
     if rng.random() < cfg.editor_credit_prob:
-        credit = _editor_credit(rng)
+        credit = _furniture(furniture.editor_credit(rng), style, rng)
         blocks = blocks + [credit] if rng.random() < 0.7 else [credit] + blocks
+    if rng.random() < cfg.page_number_prob:
+        number = _furniture(furniture.page_number(rng, rng.randint(1, 16)), style, rng)
+        blocks = blocks + [number] if rng.random() < 0.6 else [number] + blocks
     page = assemble(f"syn-{seed}-{index:06d}", blocks, {a.id: a.topic for a in arts})
     if cfg.noise_rate > 0:
         page = apply_ocr_noise(page, cfg.noise_rate, rng)
@@ -302,14 +350,15 @@ def compose(corpus: str | Path = DEFAULT_CORPUS_DIR, pages: int = 1000, seed: in
             **knobs: Any) -> dict[str, Any]:
     """Compose ``pages`` pages from one split of ``corpus`` into ``out`` (JSONL).
 
-    ``split="train"`` (the default) gives training pages; ``split="heldout"`` gives evaluation
-    pages built only from held-out articles (for robustness reports, never for training).
+    ``split="train"`` (the default) gives training pages; ``split="fit"`` pages of the decoder-fit
+    split; ``split="heldout"`` evaluation pages built only from held-out articles (for robustness
+    reports, never for training).
     ``knobs`` are :class:`ComposerConfig` fields. Returns counts and the elapsed seconds.
     """
     t0 = time.perf_counter()
     cfg = ComposerConfig.from_dict(knobs)
-    if split not in ("train", "heldout"):
-        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+    if split not in ("train", "fit", "heldout"):
+        raise ValueError(f"split must be 'train', 'fit' or 'heldout', got {split!r}")
     articles = load_corpus(corpus, split=split)  # type: ignore[arg-type]
     it: Iterator[Page] = compose_pages(articles, pages, seed, cfg, heldout=heldout_ids(corpus),
                                        allow_heldout=split == "heldout")

@@ -1,9 +1,13 @@
 """Characters <-> token labels, the per-character tokeniser and sliding windows.
 
 Why one token per character: Chinese BERT vocabularies are character based anyway, and a
-1:1 map makes offsets exact (every token points at one code point of the input). Whitespace is
-dropped except ``\\n``, which becomes a dedicated newline token because OCR line structure is the
-strongest layout cue (short lines ~ headlines) and BERT tokenisers silently drop it.
+1:1 map makes offsets exact (every token points at one code point of the input). ``\\n`` becomes a
+dedicated newline token because OCR line structure is the strongest layout cue (short lines ~
+headlines) and BERT tokenisers silently drop it. Other whitespace is a cue too (paragraph
+indentation with U+3000, the space inside a headline such as ``送法进村 就地调解纠纷``, a gutter), so
+each run of it becomes one ``[SP]`` token (``[IDSP]`` when the run holds U+3000), pointing at the
+run's first character, when the vocabulary has these tokens; models whose vocabulary lacks them
+(trained before they existed) see whitespace dropped, as they were trained.
 
 Boundary labels (first head) are BIO over roles: ``O`` (furniture), ``B-headline``/``I-headline``,
 ``B-body``/``I-body``; ``B-`` marks the first character of a span. The topic head labels each
@@ -23,6 +27,9 @@ from newsseg.data.pages import Article, Page, Span
 BOUNDARY_LABELS: tuple[str, ...] = ("O", "B-headline", "I-headline", "B-body", "I-body")
 IGNORE_INDEX = -100
 NEWLINE_TOKEN = "[NL]"
+SPACE_TOKEN = "[SP]"
+IDEOGRAPHIC_SPACE_TOKEN = "[IDSP]"
+WHITESPACE_TOKENS: tuple[str, ...] = (SPACE_TOKEN, IDEOGRAPHIC_SPACE_TOKEN)
 
 
 def codepoints(text: str) -> np.ndarray:
@@ -56,9 +63,11 @@ class Encoded:
         n = len(self.input_ids)
         if n_buckets <= 1 or n == 0:
             return np.zeros(n, dtype=np.int64)
-        is_nl = codepoints(text)[self.char_index] == 10
+        cps = codepoints(text)[self.char_index]
+        is_nl = cps == 10
         line_no = np.cumsum(is_nl) - is_nl  # a newline token belongs to the line it ends
-        counts = np.bincount(line_no[~is_nl], minlength=int(line_no[-1]) + 1)
+        # Whitespace tokens ([SP], [IDSP]) are not characters of the line: they do not count.
+        counts = np.bincount(line_no[~whitespace_mask(cps)], minlength=int(line_no[-1]) + 1)
         out = np.minimum(counts[line_no], n_buckets - 1)
         out[is_nl] = 0
         return out.astype(np.int64)
@@ -71,12 +80,18 @@ class CharVocab:
     half/full-width swaps land on known tokens instead of ``[UNK]``.
     """
 
-    def __init__(self, vocab: Mapping[str, int], unk_token: str = "[UNK]", newline_token: str = NEWLINE_TOKEN):
+    def __init__(self, vocab: Mapping[str, int], unk_token: str = "[UNK]", newline_token: str = NEWLINE_TOKEN,
+                 space_token: str = SPACE_TOKEN, ideographic_space_token: str = IDEOGRAPHIC_SPACE_TOKEN):
         self.vocab = dict(vocab)
         self.unk_id = self.vocab[unk_token]
         if newline_token not in self.vocab:
             raise ValueError(f"newline token {newline_token!r} is not in the vocabulary")
         self.newline_id = self.vocab[newline_token]
+        # Both or neither: a vocabulary without them (an older model) keeps dropping whitespace.
+        self.space_id: int | None = self.vocab.get(space_token)
+        self.ideographic_space_id: int | None = self.vocab.get(ideographic_space_token)
+        if (self.space_id is None) != (self.ideographic_space_id is None):
+            raise ValueError(f"vocabulary has only one of {space_token!r} and {ideographic_space_token!r}")
         self._cache: dict[str, int] = {}
         # Ids of Basic Multilingual Plane code points once looked up (-1: not yet), so encoding a
         # page is one array lookup; characters outside the BMP go through char_id each time.
@@ -95,7 +110,8 @@ class CharVocab:
         return i
 
     def encode(self, text: str) -> Encoded:
-        """One token per non-whitespace character, plus one newline token per ``\\n``."""
+        """One token per non-whitespace character, one newline token per ``\\n`` and, when the
+        vocabulary has whitespace tokens, one ``[SP]``/``[IDSP]`` token per run of other whitespace."""
         cps = codepoints(text)
         bmp = cps < 0x10000
         ids = np.full(len(cps), -1, dtype=np.int64)
@@ -109,8 +125,33 @@ class CharVocab:
             ids[todo] = lut[inv.reshape(-1)]
         newline = cps == 10
         ids[newline] = self.newline_id
-        idx = np.flatnonzero(~whitespace_mask(cps) | newline)
+        space = whitespace_mask(cps)
+        keep = ~space | newline
+        if self.space_id is not None and len(cps):
+            other = space & ~newline
+            run_start = other & ~np.concatenate([[False], other[:-1]])
+            keep |= run_start
+            # A run is [IDSP] when any of its characters is U+3000 (indentation is two of them).
+            run_id = np.cumsum(run_start)
+            has_ideo = np.zeros(int(run_id[-1]) + 1, dtype=bool)
+            has_ideo[run_id[other & (cps == 0x3000)]] = True
+            ids[run_start] = np.where(has_ideo[run_id[run_start]], self.ideographic_space_id, self.space_id)
+        idx = np.flatnonzero(keep)
         return Encoded(ids[idx], idx.astype(np.int64))
+
+
+def line_token_spans(text: str, char_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Token ranges ``[a, b)`` of the page's non-empty lines, from their first to their last visible
+    character: newline tokens, and whitespace tokens before or after the text, are outside."""
+    if len(char_index) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cps = codepoints(text)[char_index]
+    idx = np.flatnonzero(~whitespace_mask(cps))
+    if len(idx) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    line_no = np.cumsum(cps == 10)[idx]
+    brk = np.flatnonzero(np.diff(line_no)) + 1
+    return idx[np.r_[0, brk]].astype(np.int64), idx[np.r_[brk - 1, len(idx) - 1]].astype(np.int64) + 1
 
 
 def char_labels(page: Page, topics: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

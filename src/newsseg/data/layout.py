@@ -94,7 +94,10 @@ class BodyLayout:
     own line), ``"joined"`` (credits on one line) or ``"append"`` (credits appended to the last text
     line, as ``…13.2亿元。记者 孙庆辉 …文/图`` on the sample page). ``column``: ``(height, offset)``
     inserts an empty line every ``height`` lines (a column break, even mid-paragraph).
-    ``jitter``: probability that a line is one character off the width.
+    ``jitter``: probability that a line is one character off the width. ``indent``: printed before
+    every paragraph (``"\u3000\u3000"`` or two spaces on many real pages; kept outside spans where
+    it opens one). ``byline_first``: the credits go before the lead (``▢ 全媒体记者 X``) instead of
+    after the body.
     """
 
     widths: list[int]
@@ -103,6 +106,8 @@ class BodyLayout:
     byline: BylineMode = "line"
     column: tuple[int, int] | None = None
     jitter: float = 0.0
+    indent: str = ""
+    byline_first: bool = False
 
 
 def body_fragments(paras: Sequence[str], byline: str, lay: BodyLayout,
@@ -114,11 +119,13 @@ def body_fragments(paras: Sequence[str], byline: str, lay: BodyLayout,
     """
     if len(lay.cuts) != len(lay.widths) - 1:
         raise ValueError(f"{len(lay.widths)} widths need {len(lay.widths) - 1} cuts, got {len(lay.cuts)}")
-    remaining = [p for p in paras if p.strip()]
+    remaining = [lay.indent + p.strip() for p in paras if p.strip()]
     frags: list[list[tuple[str, bool]]] = []
     for k, width in enumerate(lay.widths):
         breaks = [wrap_breaks(p, width, rng, lay.jitter) for p in remaining]
-        lines = [[(p[s:e].strip(), li == 0) for li, (s, e) in enumerate(zip(b, b[1:] + [len(p)]))]
+        # A paragraph's first line keeps its indentation; every other line is stripped.
+        lines = [[(p[s:e].rstrip() if li == 0 else p[s:e].strip(), li == 0)
+                  for li, (s, e) in enumerate(zip(b, b[1:] + [len(p)]))]
                  for p, b in zip(remaining, breaks)]
         if k == len(lay.widths) - 1:
             frags.append([x for para in lines for x in para])
@@ -140,7 +147,10 @@ def body_fragments(paras: Sequence[str], byline: str, lay: BodyLayout,
         remaining = rest + remaining[pi + (1 if li else 0):]
     credits = [c for c in byline.split("\n") if c.strip()]
     last = frags[-1]
-    if credits and lay.byline == "append" and last:
+    if credits and lay.byline_first:
+        joined = credits if lay.byline == "line" else [" ".join(credits)]
+        frags[0][:0] = [(c, True) for c in joined]
+    elif credits and lay.byline == "append" and last:
         last[-1] = (last[-1][0] + " ".join(credits), last[-1][1])
     elif credits:
         last += [(c, False) for c in (credits if lay.byline == "line" else [" ".join(credits)])]
@@ -148,7 +158,7 @@ def body_fragments(paras: Sequence[str], byline: str, lay: BodyLayout,
     counter = 0
     for frag in frags:
         parts: list[str] = []
-        for i, (line, para_start) in enumerate(x for x in frag if x[0]):
+        for i, (line, para_start) in enumerate(x for x in frag if x[0].strip()):
             if i:
                 col_break = lay.column is not None and (counter - lay.column[1]) % lay.column[0] == 0
                 parts.append("\n\n" if (para_start and lay.para_blank) or col_break else "\n")
@@ -174,15 +184,17 @@ class Block:
 
 def assemble(page_id: str, blocks: Sequence[Block], topics: dict[str, str]) -> Page:
     """Join blocks into a page; each article block becomes one span (adjacent body blocks of one
-    article merge into one span). Articles are listed in order of first appearance."""
+    article merge into one span). Articles are listed in order of first appearance. A block's
+    leading whitespace (paragraph indentation) is printed but stays outside its span."""
     parts: list[str] = []
     pos = 0
     spans: dict[str, list[Span]] = {}
     prev: Block | None = None
     for b in blocks:
-        text = b.text.strip()
-        if not text:
+        text = b.text.rstrip()
+        if not text.strip():
             continue
+        indent = len(text) - len(text.lstrip())
         if parts:
             parts.append(b.before)
             pos += len(b.before)
@@ -193,7 +205,7 @@ def assemble(page_id: str, blocks: Sequence[Block], topics: dict[str, str]) -> P
             if same:
                 spans[b.article][-1].end = pos + len(text)
             else:
-                spans.setdefault(b.article, []).append(Span(pos, pos + len(text), b.role))
+                spans.setdefault(b.article, []).append(Span(pos + indent, pos + len(text), b.role))
         parts.append(text)
         pos += len(text)
         prev = b

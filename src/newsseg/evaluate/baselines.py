@@ -27,7 +27,7 @@ import numpy as np
 
 from newsseg.data.encoding import page_from_spans
 from newsseg.data.pages import Article, Page, Span
-from newsseg.model.decoding import LEAD_RE, SENTENCE_END, is_byline
+from newsseg.data.cues import LEAD_RE, SENTENCE_END, is_byline
 
 LABELS: tuple[str, ...] = ("B-body", "I-body", "B-head", "I-head", "O")
 # 、 is left out: headlines list things with it too (聚焦新能源、水务和城市更新).

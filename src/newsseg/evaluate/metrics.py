@@ -17,6 +17,7 @@ Every character-level metric skips whitespace. Conventions for edge cases (docum
 from __future__ import annotations
 
 import bisect
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -33,6 +34,9 @@ METRICS: tuple[tuple[str, str, bool], ...] = (
     ("bcubed_f1", "article assembly B³ F1", True),
     ("bcubed_precision", "B³ precision", True),
     ("bcubed_recall", "B³ recall", True),
+    ("link_f1", "pairwise fragment link F1", True),
+    ("link_precision", "link precision", True),
+    ("link_recall", "link recall", True),
     ("pk", "Pk (lower is better)", False),
     ("windowdiff", "WindowDiff (lower is better)", False),
     ("line_f1", "line boundary F1 (exact)", True),
@@ -64,6 +68,9 @@ class PageCounts:
     hl_pred: int = 0
     hl_tp: int = 0
     hl_exact: int = 0
+    link_gold: int = 0
+    link_pred: int = 0
+    link_tp: int = 0
     n_pred_articles: int = 0
     topic_true: list[str] = field(default_factory=list)
     topic_pred: list[str] = field(default_factory=list)
@@ -229,6 +236,31 @@ def topic_pairs(gold: Page, pred: Page, pred_ids: np.ndarray, mask: np.ndarray,
     return y_true, y_pred
 
 
+def link_counts(gold: Page, p_ids: np.ndarray, mask: np.ndarray) -> tuple[int, int, int]:
+    """Pairwise fragment links (HEADLINES' association measure, on text): over all pairs of gold
+    spans of the page, gold links (same gold article), predicted links (same predicted article) and
+    both. A gold span's predicted article holds most of its non-whitespace characters; none when
+    most lie outside every predicted span (then the span links to nothing)."""
+    spans = [(i, s) for i, a in enumerate(gold.articles) for s in a.spans]
+    owner: list[int] = []
+    for _, s in spans:
+        sel = p_ids[max(0, s.start):max(0, s.end)][mask[max(0, s.start):max(0, s.end)]]
+        if len(sel) == 0:
+            owner.append(-1)
+            continue
+        vals, counts = np.unique(sel, return_counts=True)
+        owner.append(int(vals[np.argmax(counts)]))
+    n_gold = n_pred = tp = 0
+    for x in range(len(spans)):
+        for y in range(x + 1, len(spans)):
+            g = spans[x][0] == spans[y][0]
+            p = owner[x] >= 0 and owner[x] == owner[y]
+            n_gold += g
+            n_pred += p
+            tp += g and p
+    return n_gold, n_pred, tp
+
+
 # ------------------------------------------------------------------------- scoring pages
 
 def count_page(gold: Page, pred: Page | None, topics: Sequence[str] = DEFAULT_TOPICS) -> PageCounts:
@@ -246,11 +278,13 @@ def count_page(gold: Page, pred: Page | None, topics: Sequence[str] = DEFAULT_TO
     g_hl, p_hl = _headlines(gold, cum), _headlines(pred, cum)
     hl_tp, hl_exact = match_headlines(g_hl, p_hl, cum)
     y_true, y_pred = topic_pairs(gold, pred, p_ids, mask, topics)
+    link_gold, link_pred, link_tp = link_counts(gold, p_ids, mask)
     return PageCounts(
         n_chars=int(mask.sum()), bc_n=bc_n, bc_p=bc_p, bc_r=bc_r,
         line_gold=len(g_lines), line_pred=len(p_lines), line_tp=len(g_lines & p_lines),
         line_tp_tol=match_lines(g_lines, p_lines, 1),
         hl_gold=len(g_hl), hl_pred=len(p_hl), hl_tp=hl_tp, hl_exact=hl_exact,
+        link_gold=link_gold, link_pred=link_pred, link_tp=link_tp,
         n_pred_articles=len(pred.articles), topic_true=y_true, topic_pred=y_pred)
 
 
@@ -280,6 +314,10 @@ def finish(c: PageCounts, topics: Sequence[str] = DEFAULT_TOPICS) -> dict[str, A
     has_topics = bool(c.topic_true)
     return {
         "bcubed_precision": bp, "bcubed_recall": br, "bcubed_f1": bf,
+        "link_precision": c.link_tp / c.link_pred if c.link_pred else 1.0,
+        "link_recall": c.link_tp / c.link_gold if c.link_gold else 1.0,
+        "link_f1": _f1(c.link_tp, c.link_gold, c.link_pred),
+        "n_gold_links": c.link_gold, "n_pred_links": c.link_pred,
         "line_precision": c.line_tp / c.line_pred if c.line_pred else 1.0,
         "line_recall": c.line_tp / c.line_gold if c.line_gold else 1.0,
         "line_f1": _f1(c.line_tp, c.line_gold, c.line_pred),
@@ -324,22 +362,36 @@ def confusion(y_true: Sequence[str], y_pred: Sequence[str],
     return {"labels": labels, "matrix": np.asarray(m, dtype=int).tolist()}
 
 
+def page_group(page_id: str) -> str:
+    """The group of a page: its id without a trailing number (``hard-split-03`` -> ``hard-split``).
+    Evaluation sets name pages by layout, so groups are layouts."""
+    return re.sub(r"[-_]\d+$", "", page_id) or page_id
+
+
+def _overall(total: PageCounts, pages: Sequence[dict[str, Any]], topics: Sequence[str]) -> dict[str, Any]:
+    pks = [p["pk"] for p in pages if p["pk"] is not None]
+    wds = [p["windowdiff"] for p in pages if p["windowdiff"] is not None]
+    return {**finish(total, topics), "pk": float(np.mean(pks)) if pks else None,
+            "windowdiff": float(np.mean(wds)) if wds else None, "n_pages": len(pages)}
+
+
 def score_corpus(golds: Iterable[Page], preds: Iterable[Page | None],
                  topics: Sequence[str] = DEFAULT_TOPICS) -> dict[str, Any]:
-    """Overall and per-page metrics of paired gold / predicted pages (``None`` = no prediction).
+    """Overall, per-group and per-page metrics of paired gold / predicted pages (``None`` = no prediction).
 
-    Returns ``{"overall": {...}, "pages": [score_page(...), ...], "confusion": {"labels", "matrix"}}``.
-    Overall scores are micro-averaged over characters, lines, headlines and articles; Pk and
+    Returns ``{"overall": {...}, "groups": {group: {...}}, "pages": [score_page(...), ...],
+    "confusion": {"labels", "matrix"}}``; groups are :func:`page_group` of the page ids (layouts).
+    Overall scores are micro-averaged over characters, lines, headlines, links and articles; Pk and
     WindowDiff are the mean over pages where they are defined.
     """
     total, pages = PageCounts(), []
+    by_group: dict[str, tuple[PageCounts, list[dict[str, Any]]]] = {}
     for gold, pred in zip(golds, preds, strict=True):
         page, c = _score(gold, pred, topics)
         total = total + c
         pages.append(page)
-    pks = [p["pk"] for p in pages if p["pk"] is not None]
-    wds = [p["windowdiff"] for p in pages if p["windowdiff"] is not None]
-    overall = {**finish(total, topics), "pk": float(np.mean(pks)) if pks else None,
-               "windowdiff": float(np.mean(wds)) if wds else None, "n_pages": len(pages)}
-    return {"overall": overall, "pages": pages,
-            "confusion": confusion(total.topic_true, total.topic_pred, topics)}
+        g_total, g_pages = by_group.get(page_group(gold.id), (PageCounts(), []))
+        by_group[page_group(gold.id)] = (g_total + c, g_pages + [page])
+    return {"overall": _overall(total, pages, topics),
+            "groups": {g: _overall(c, ps, topics) for g, (c, ps) in by_group.items()},
+            "pages": pages, "confusion": confusion(total.topic_true, total.topic_pred, topics)}

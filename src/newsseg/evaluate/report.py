@@ -41,6 +41,25 @@ def side_by_side(systems: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
     return rows
 
 
+GROUP_METRICS = (("bcubed_f1", "B³"), ("link_f1", "link F1"), ("headline_f1", "headline F1"),
+                 ("line_f1", "line F1"), ("pk", "Pk"), ("topic_macro_f1", "topic F1"))
+
+
+def group_rows(systems: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
+    """Rows ``[group, pages, metric per system…]`` of the per-group (layout) scores; empty with one group."""
+    first = next(iter(systems.values()), {})
+    groups = list(first.get("groups", {}))
+    if len(groups) < 2:
+        return []
+    header = ["group", "pages", *(f"{label} {name}" if len(systems) > 1 else label
+                                  for name in systems for _, label in GROUP_METRICS)]
+    rows = [header]
+    for g in groups:
+        rows.append([g, str(first["groups"][g]["n_pages"]),
+                     *(fmt(s["groups"][g].get(k)) for s in systems.values() for k, _ in GROUP_METRICS)])
+    return rows
+
+
 def text_table(rows: Sequence[Sequence[str]]) -> str:
     """A plain aligned table for the terminal."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -99,6 +118,8 @@ def write_markdown(result: Mapping[str, Any], path: Path) -> None:
     out += ["## Overall", "", markdown_table(side_by_side(systems)), "",
             "B³, line and headline scores are micro-averaged over characters / lines / headlines, "
             "topic scores over gold articles; Pk and WindowDiff are the mean over pages (lower is better).", ""]
+    if group_rows(systems):
+        out += ["## By layout (page id without its number)", "", markdown_table(group_rows(systems)), ""]
     for name, s in systems.items():
         out += [f"## Topic confusion: {name}", "", markdown_table(confusion_rows(s["confusion"])), "",
                 f"![confusion {name}](confusion_{name}.png)", ""]

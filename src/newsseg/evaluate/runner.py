@@ -144,7 +144,7 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
     Raises :class:`EvaluationInputError` on bad input.
     """
     from newsseg.evaluate.metrics import score_corpus
-    from newsseg.evaluate.report import side_by_side, text_table, write_report
+    from newsseg.evaluate.report import group_rows, side_by_side, text_table, write_report
 
     if no_model and model is not None:
         raise EvaluationInputError("--model and --no-model contradict each other")
@@ -182,6 +182,9 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
         print(f"warning: {w}", file=sys.stderr)
     if not quiet:
         print(text_table(side_by_side(result["systems"])))
+        if group_rows(result["systems"]):
+            print("\nby layout (micro-averaged over the pages of each group):")
+            print(text_table(group_rows(result["systems"])))
     if out_dir is not None:
         paths = write_report(out_dir, result, golds, predictions)
         if not quiet:

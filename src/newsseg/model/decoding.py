@@ -9,28 +9,15 @@ proximity; weights live in ``config.link`` so a trained model carries its own.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.encoding import LABEL_IS_B, LABEL_ROLE, codepoints, labels_to_spans
+from newsseg.data.cues import LEAD_RE, SENTENCE_END, is_byline
+from newsseg.data.encoding import LABEL_IS_B, LABEL_ROLE, codepoints, labels_to_spans, line_token_spans
 from newsseg.data.pages import Article, Page, Span
 
-LEAD_RE = re.compile(r"^\s*(本报讯|本报记者|本报\S{0,8}讯|【\S{0,8}讯】|\S{0,6}讯[（(]|据\S{0,10}消息)")
-SENTENCE_END = "。！？!?”」』）)"
-BYLINE_RE = re.compile(r"^[（(]?\s*(记者|通讯员|本报记者)\s*\S|\S{1,8}报\s+\S{2,4}(\s+\S{2,4})*\s*文\s*/\s*图|"
-                       r"(文|图|摄)\s*/\s*\S{2,4}$|\S{2,4}\s*(摄|报道)[）)]?$")
-
-
-# Every branch of BYLINE_RE needs one of these characters; most lines have none and skip the regex.
-_BYLINE_CHARS = frozenset("记通报文图摄")
-
-
-def is_byline(s: str) -> bool:
-    """A closing credit line such as ``记者 孙庆辉 通讯员 李超`` or ``高新时报 方宝岭 文/图``."""
-    return len(s) <= 30 and not _BYLINE_CHARS.isdisjoint(s) and bool(BYLINE_RE.search(s))
 # Linking is quadratic in fragments (pairwise similarity, average-link merging). A real page has
 # tens; a 1 MB page or OCR garbage can yield 10^5, which would need terabytes. Fragments are
 # therefore linked within consecutive blocks of this many, so cost stays linear in page length.
@@ -79,6 +66,7 @@ def token_kinds(text: str, char_index: np.ndarray, w: Mapping[str, float]) -> np
         return kind
     kind[0] = 1
     kind[1:] = codepoints(text)[char_index[:-1]] == 10
+    kind[line_token_spans(text, char_index)[0]] = 1  # a line's first character, after any indentation
     if w["start_after_byline"]:
         line_start, last_line = 0, ""
         for ln in text.split("\n"):

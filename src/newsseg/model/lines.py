@@ -15,20 +15,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.encoding import codepoints
-from newsseg.model.decoding import LEAD_RE, SENTENCE_END, is_byline
+from newsseg.data.encoding import codepoints, line_token_spans, whitespace_mask
+from newsseg.data.cues import LEAD_RE, SENTENCE_END, is_byline
 
 PUNCTUATION = frozenset("。，；：,;:！？")
 N_FEATURES = 47
 
 
 def line_spans(text: str, char_index: np.ndarray) -> list[tuple[int, int]]:
-    """Token ranges ``[a, b)`` of the page's non-empty lines (newline tokens excluded)."""
-    if len(char_index) == 0:
-        return []
-    content = codepoints(text)[char_index] != 10
-    edge = np.diff(np.concatenate([[0], content.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edge == 1).tolist(), np.flatnonzero(edge == -1).tolist()))
+    """Token ranges ``[a, b)`` of the page's non-empty lines (see :func:`line_token_spans`)."""
+    a, b = line_token_spans(text, char_index)
+    return list(zip(a.tolist(), b.tolist()))
 
 
 def line_features(text: str, char_index: np.ndarray, probs: np.ndarray,
@@ -39,11 +36,14 @@ def line_features(text: str, char_index: np.ndarray, probs: np.ndarray,
         return np.zeros((0, N_FEATURES))
     a, b = np.asarray(lines, dtype=np.int64).T
     strs = [text[s:e + 1].strip() for s, e in zip(char_index[a].tolist(), char_index[b - 1].tolist())]
-    lens = (b - a).astype(float)
+    cps = codepoints(text)[char_index]
+    visible = np.cumsum(~whitespace_mask(cps))
+    newlines = np.cumsum(cps == 10)
+    lens = (visible[b - 1] - np.where(a > 0, visible[a - 1], 0)).astype(float)
     med = float(np.median(lens)) or 1.0
     # Sums over [a, b) of each line at once; the odd slots of reduceat are the gaps between lines.
     padded = np.vstack([probs, np.zeros((1, probs.shape[1]))])
-    mean_p = np.add.reduceat(padded, np.stack([a, b], 1).ravel())[::2] / lens[:, None]
+    mean_p = np.add.reduceat(padded, np.stack([a, b], 1).ravel())[::2] / (b - a)[:, None]
     first_p = probs[a]
     first3 = np.maximum.reduce([probs[np.minimum(a + k, b - 1)] for k in range(3)])
     head_b = first3[:, [1, 3]]
@@ -53,8 +53,8 @@ def line_features(text: str, char_index: np.ndarray, probs: np.ndarray,
     next2_p = np.vstack([mean_p[2:], np.zeros((2, 5))])[-n:]
     prev_len = np.concatenate([[0.0], lens[:-1]]) / med
     next_len = np.concatenate([lens[1:], [0.0]]) / med
-    # Only newline tokens lie between two lines: two or more of them make a blank line.
-    blank_before = np.concatenate([[0.0], (a[1:] - b[:-1]) > 1]).astype(float)
+    # Two or more newline tokens between two lines make a blank line (indentation tokens do not count).
+    blank_before = np.concatenate([[0.0], (newlines[a[1:] - 1] - newlines[b[:-1] - 1]) > 1]).astype(float)
     blank_after = np.concatenate([blank_before[1:], [1.0]])
     ends = np.array([float(s[-1:] in SENTENCE_END) for s in strs])
     byline = np.array([float(is_byline(s)) for s in strs])

@@ -12,9 +12,11 @@ from typing import Any
 
 from transformers import AutoTokenizer, BertTokenizerFast, PreTrainedTokenizerBase
 
-from newsseg.data.encoding import NEWLINE_TOKEN
+from newsseg.data.encoding import NEWLINE_TOKEN, WHITESPACE_TOKENS
 
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", NEWLINE_TOKEN]
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", NEWLINE_TOKEN, *WHITESPACE_TOKENS]
+# Layout tokens that BERT tokenisers do not have: the line break and runs of other whitespace.
+LAYOUT_TOKENS = [NEWLINE_TOKEN, *WHITESPACE_TOKENS]
 
 # Code point ranges of the built-in vocabulary: ASCII, Latin-1 punctuation, general punctuation,
 # CJK symbols and punctuation, CJK Unified Ideographs (basic block, which holds both simplified and
@@ -42,17 +44,19 @@ def builtin_vocab() -> dict[str, int]:
 def builtin_tokenizer() -> PreTrainedTokenizerBase:
     """A ``BertTokenizerFast`` over :func:`builtin_vocab` (kept so the model dir is HF-compatible)."""
     tok = BertTokenizerFast(vocab=builtin_vocab(), do_lower_case=False, tokenize_chinese_chars=True)
-    tok.add_special_tokens({"additional_special_tokens": [NEWLINE_TOKEN]})
+    tok.add_special_tokens({"additional_special_tokens": LAYOUT_TOKENS})
     return tok
 
 
 def load_tokenizer(name_or_path: str | os.PathLike[str], **kwargs: Any) -> PreTrainedTokenizerBase:
     """Load a BERT tokenizer from a hub id or directory and make sure it has a newline token.
 
-    Checkpoints such as ``bert-base-chinese`` have no newline token: it is added as a special token
-    (the caller resizes the embeddings), because the line structure must reach the model.
+    Checkpoints such as ``bert-base-chinese`` have no newline or whitespace tokens: they are added as
+    special tokens (the caller resizes the embeddings), because the layout must reach the model. A
+    newsseg model saved before whitespace tokens existed keeps its vocabulary as it was trained.
     """
     tok = AutoTokenizer.from_pretrained(str(name_or_path), **kwargs)
-    if NEWLINE_TOKEN not in tok.get_vocab():
-        tok.add_special_tokens({"additional_special_tokens": [NEWLINE_TOKEN]})
+    vocab = tok.get_vocab()
+    if NEWLINE_TOKEN not in vocab:
+        tok.add_special_tokens({"additional_special_tokens": LAYOUT_TOKENS})
     return tok

@@ -46,7 +46,8 @@ class DataArguments:
         "help": "Page JSONL files for per-epoch evaluation; default: composed pages with another seed."})
     corpus: str | None = field(default=None, metadata={"help": "Corpus directory (default: the repo's data/corpus)."})
     compose_pages: int = field(default=1000, metadata={"help": "Training pages composed from the training corpus."})
-    eval_pages: int = field(default=60, metadata={"help": "Composed evaluation pages (when eval_files is empty)."})
+    eval_pages: int = field(default=60, metadata={"help": "Pages composed from the decoder-fit split (fit.txt) for "
+                                                           "per-epoch evaluation and the decoder fit (when eval_files is empty)."})
     seed: int = field(default=0, metadata={"help": "Composer seed; evaluation pages use seed + 100000."})
     composer: dict[str, Any] = field(default_factory=dict, metadata={"help": "ComposerConfig knobs."})
     train_overlap: float = field(default=0.25, metadata={"help": "Overlap of training windows (fraction)."})

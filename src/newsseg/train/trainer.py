@@ -37,7 +37,13 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 
 
 def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
-    """Compose the train or eval pages into ``out`` once (re-used on resume); returns the files."""
+    """Compose the train or eval pages into ``out`` once (re-used on resume); returns the files.
+
+    Training pages come from the corpus's ``train`` split. Eval pages (per-epoch evaluation and the
+    decoder fit after training) come from its ``fit`` split, articles the encoder never trains on:
+    a decoder stacked on the encoder must be fitted on what the encoder does with unseen text. A
+    corpus without ``fit.txt`` falls back to training articles, with a warning.
+    """
     from newsseg.data.composer import ComposerConfig, compose_pages
     from newsseg.data.corpus import DEFAULT_CORPUS_DIR, heldout_ids, load_corpus
 
@@ -49,7 +55,11 @@ def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
         path = out / f"composed-{split}.jsonl"
         if not path.exists():
             corpus_dir = data.corpus or DEFAULT_CORPUS_DIR
-            corpus = load_corpus(corpus_dir, split="train")
+            corpus = load_corpus(corpus_dir, split="train" if split == "train" else "fit")
+            if not corpus:
+                logger.warning("%s has no decoder-fit split (fit.txt): eval pages are composed from training "
+                               "articles, so the decoder fit sees text the encoder trained on", corpus_dir)
+                corpus = load_corpus(corpus_dir, split="train")
             seed = data.seed if split == "train" else data.seed + 100000
             # The held-out list is the chosen corpus's own, not the repository's.
             write_pages(compose_pages(corpus, n, seed, ComposerConfig.from_dict(data.composer),
