@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from newsseg.bench_memory import rss_run
 from newsseg.data.pages import Page
+from newsseg.paths import shipped_model_dir
 
 SCALING_CHARS = (1_000, 3_000, 10_000, 30_000, 100_000)
 QUICK = {"pages": 6, "rss_pages": (20, 40), "big_page_mb": 0.02, "scaling": (1_000, 3_000), "dev": None}
@@ -352,7 +353,7 @@ def register(subparsers: Any) -> None:
                               description="Benchmark predict against a page-by-page HF pipeline and the pure "
                                           "forward floor, int8, peak memory and page-length scaling; prints "
                                           "one Markdown table. Slow on purpose: see --quick.")
-    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     p.add_argument("--pages", type=int, default=200, help="composed pages for the throughput rows (default 200)")
     p.add_argument("--seed", type=int, default=0, help="composer seed")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")

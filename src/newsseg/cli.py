@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from newsseg.paths import shipped_model_dir
+
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
 
@@ -257,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "which --resume continues from.")
     p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
     p.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
-    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
                    help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
@@ -273,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("segment", help="print the articles of pages, human-readable")
     p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
-    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
                    help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
     p.set_defaults(func=cmd_segment)

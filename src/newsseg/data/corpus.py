@@ -26,6 +26,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 from newsseg.data.cues import lead_style
 from newsseg.data.pages import DEFAULT_TOPICS
+from newsseg.paths import shipped_corpus_dir
 
 HEADLINE_STYLES: tuple[str, ...] = ("single", "kicker_title", "title_subtitle",
                                     "kicker_title_subtitle", "parallel_title")
@@ -36,8 +37,8 @@ SPLITS: tuple[str, ...] = ("train", "fit", "heldout", "all")
 
 def _default_corpus_dir() -> Path:
     env = os.environ.get("NEWSSEG_CORPUS")
-    # The repository's data/corpus, found from this file (src/newsseg/data/corpus.py) in a checkout.
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "data" / "corpus"
+    # The repository's data/corpus in a checkout, the wheel's packaged copy otherwise.
+    return Path(env) if env else shipped_corpus_dir()
 
 
 DEFAULT_CORPUS_DIR: Path = _default_corpus_dir()

@@ -7,6 +7,8 @@ import shlex
 import sys
 from typing import Any
 
+from newsseg.paths import shipped_model_dir
+
 
 def register(subparsers: Any) -> None:
     """Add ``evaluate`` to the ``newsseg`` command's subparsers."""
@@ -16,7 +18,7 @@ def register(subparsers: Any) -> None:
                     "print a side-by-side table and optionally write a report (metrics.json, report.md, "
                     "confusion PNGs, pages.html).")
     p.add_argument("gold", metavar="GOLD.jsonl", help="gold pages (page-format JSONL)")
-    p.add_argument("--model", metavar="DIR", default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--model", metavar="DIR", default=None, help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     p.add_argument("--no-model", action="store_true", help="do not run a model (score --pred and/or --baselines only)")
     p.add_argument("--pred", metavar="PRED.jsonl", default=None,
                    help="score these page-format predictions (matched by page id); without --model no model is run")

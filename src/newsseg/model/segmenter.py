@@ -17,9 +17,11 @@ from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.modeling import SegmenterModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
+from newsseg.paths import shipped_model_dir
 
-# The shipped model sits in the repository's top-level model/ directory; NEWSSEG_MODEL overrides.
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[3] / "model"
+# The shipped model: the repository's top-level model/ in a checkout, the wheel's packaged copy
+# otherwise (newsseg.paths); NEWSSEG_MODEL overrides.
+DEFAULT_MODEL_DIR = shipped_model_dir()
 
 
 def default_model_dir() -> Path:
