@@ -126,7 +126,7 @@ def fitted(compose: Callable[..., list], tmp_path_factory: pytest.TempPathFactor
     cfg = RunConfig.from_dict({
         "model": {"base_model": "scratch-mini", "max_length": 128},
         "data": {"train_files": files, "eval_files": files, "compose_pages": 0, "unk_dropout": 0.0,
-                 "tune_linking": False},
+                 "tune_linking": False, "article_topic": False},
         "training": {"num_train_epochs": 40, "learning_rate": 3e-3, "per_device_train_batch_size": 8,
                      "warmup_steps": 0, "eval_strategy": "no", "save_strategy": "no",
                      "load_best_model_at_end": False, "logging_steps": 50, "disable_tqdm": True},

@@ -223,10 +223,19 @@ def cmd_fit_decoder(args: argparse.Namespace) -> int:
     except (ModelLoadError, PageFormatError, OSError) as e:
         _err(str(e))
         return EXIT_USAGE
-    seg.config.link, seg.config.line_head = {}, {}
-    _, before, after = tune_linking(seg, pages, fit_lines=not args.no_line_head)
+    if not args.topic_only:
+        seg.config.link, seg.config.line_head = {}, {}
+        _, before, after = tune_linking(seg, pages, fit_lines=not args.no_line_head)
+        print(f"decoder fitted on {len(pages)} pages: objective {before:.4f} -> {after:.4f}")
+    if not args.no_article_topic:
+        from newsseg.data.corpus import DEFAULT_CORPUS_DIR, load_corpus
+        from newsseg.train.topic_fit import fit_article_topic
+
+        fit = fit_article_topic(seg, load_corpus(args.corpus or DEFAULT_CORPUS_DIR, split="train"), pages)
+        print(f"article topic model fitted: topic macro-F1 by n-gram weight {fit['macro_f1_by_weight']}, "
+              f"weight {fit['weight']}")
     seg.save_pretrained(args.model)
-    print(f"decoder fitted on {len(pages)} pages: objective {before:.4f} -> {after:.4f}; saved to {args.model}")
+    print(f"saved to {args.model}")
     return EXIT_OK
 
 
@@ -280,14 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
     p.set_defaults(func=cmd_segment)
 
-    p = sub.add_parser("fit-decoder", help="re-fit a model's line head and linking weights on gold pages",
+    p = sub.add_parser("fit-decoder", help="re-fit a model's line head, linking weights and article topic model",
                        description="What `newsseg train` does after training, on its own: fit the line-level "
-                                   "tagger and the linking weights on gold pages (use composed pages from the "
-                                   "training corpus, never evaluation pages) and save them into the model's "
-                                   "config.json.")
+                                   "tagger and the linking weights on gold pages (use decoder-fit pages, e.g. "
+                                   "`newsseg compose --split fit`, never evaluation pages), fit the article-level "
+                                   "topic model on the corpus's training split and its weight on the same pages, "
+                                   "and save them into the model directory.")
     p.add_argument("model", help="model directory (updated in place)")
     p.add_argument("pages", help="gold page JSONL, e.g. the model dir's composed-eval.jsonl")
     p.add_argument("--no-line-head", action="store_true", help="fit linking weights only (Viterbi tagging)")
+    p.add_argument("--no-article-topic", action="store_true", help="do not fit the article-level topic model")
+    p.add_argument("--topic-only", action="store_true", help="fit only the article-level topic model")
+    p.add_argument("--corpus", default=None, help="corpus whose training split the topic model reads "
+                   "(default: the repository's data/corpus)")
     p.set_defaults(func=cmd_fit_decoder)
 
     data_commands.register(sub)

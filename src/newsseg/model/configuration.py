@@ -40,7 +40,8 @@ class SegmenterConfig(BertConfig):
     def __init__(self, topic_labels: Sequence[str] = DEFAULT_TOPICS, topic_loss_weight: float = 1.0,
                  boundary_class_weights: Sequence[float] | None = None, newline_token: str = NEWLINE_TOKEN,
                  window_overlap: float = 0.25, link: dict[str, float] | None = None, line_buckets: int = 0,
-                 line_head: dict[str, Any] | None = None, **kwargs: Any):
+                 line_head: dict[str, Any] | None = None, article_topic: dict[str, Any] | None = None,
+                 **kwargs: Any):
         kwargs.setdefault("id2label", {i: l for i, l in enumerate(BOUNDARY_LABELS)})
         kwargs.setdefault("label2id", {l: i for i, l in enumerate(BOUNDARY_LABELS)})
         super().__init__(**kwargs)
@@ -54,6 +55,8 @@ class SegmenterConfig(BertConfig):
         # token-type embedding table must have that many rows.
         self.line_buckets = int(line_buckets)
         self.line_head = dict(line_head or {})  # fitted line-level tagger (newsseg.model.lines)
+        # Article-level topic model (newsseg.model.topic): weights file, labels and n-gram weight.
+        self.article_topic = dict(article_topic or {})
         if self.line_buckets > self.type_vocab_size:
             self.type_vocab_size = self.line_buckets
 

@@ -17,6 +17,7 @@ from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.modeling import SegmenterModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
+from newsseg.model.topic import NgramTopicModel, article_texts, assign_topics, encoder_topic_mass
 from newsseg.paths import shipped_model_dir
 
 # The shipped model: the repository's top-level model/ in a checkout, the wheel's packaged copy
@@ -100,6 +101,13 @@ class Segmenter:
         self.vocab = CharVocab(tokenizer.get_vocab(), unk_token=tokenizer.unk_token,
                                newline_token=self.config.newline_token)
         self.max_tokens = int(self.config.max_position_embeddings) - 2  # room for [CLS] and [SEP]
+        # The article-level topic model (newsseg.model.topic), when the model has one.
+        self.article_topic: NgramTopicModel | None = None
+
+    def set_article_topic(self, model: NgramTopicModel | None, weight: float = 0.5) -> None:
+        """Install (or with ``None`` remove) the article-level topic model and its weight."""
+        self.article_topic = model
+        self.config.article_topic = {"weight": float(weight)} if model is not None else {}
 
     # ----------------------------------------------------------------- construction / persistence
     @classmethod
@@ -170,11 +178,25 @@ class Segmenter:
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         elif quantize not in (None, "none"):
             raise ValueError(f"unknown quantize mode {quantize!r} (use 'int8')")
-        return cls(model, tok)
+        seg = cls(model, tok)
+        entry = getattr(cfg, "article_topic", None) or {}
+        if entry.get("file"):
+            try:
+                seg.article_topic = NgramTopicModel.load(p, entry)
+            except Exception as e:  # noqa: BLE001 - a missing or damaged file
+                raise ModelLoadError(f"cannot load the article topic model of {p}: {type(e).__name__}: {e}") from e
+            if seg.article_topic.labels != list(cfg.topic_labels):
+                raise ModelLoadError(f"{p}: article topic labels {seg.article_topic.labels} differ from "
+                                     f"topic_labels {cfg.topic_labels}")
+        return seg
 
     def save_pretrained(self, path: str | os.PathLike[str], half: bool = False) -> None:
         """Write safetensors weights, ``config.json`` (with label maps) and the tokenizer."""
         model = self.model
+        Path(path).mkdir(parents=True, exist_ok=True)
+        if self.article_topic is not None:
+            self.config.article_topic = {**self.article_topic.save(path),
+                                         "weight": float(self.config.article_topic.get("weight", 0.5))}
         if half:  # halves the shipped file; weights are read back as float32
             import copy
             model = copy.deepcopy(model).half()
@@ -243,8 +265,19 @@ class Segmenter:
         probs = list(self.page_probs(chunk, batch_size))
         done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
                                  self.config.topic_labels, self.config.link, self.config.line_head))
-        for page, _, b, _ in probs:
-            yield Page(page.id, page.text, []) if b is None else next(done)
+        pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
+        if self.article_topic is not None:
+            # One article-level decision per article: encoder votes and the article's n-grams.
+            texts = [article_texts(p) for p in pages]
+            flat = self.article_topic.predict_proba([t for ts in texts for t in ts]) if any(texts) else None
+            at = 0
+            weight = float(self.config.article_topic.get("weight", 0.5))
+            for page, (_, enc, _, tp), ts in zip(pages, probs, texts):
+                if ts and flat is not None:
+                    assign_topics(page, encoder_topic_mass(page, enc.char_index, tp), flat[at:at + len(ts)],
+                                  weight, self.config.topic_labels)
+                at += len(ts)
+        yield from pages
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

@@ -57,6 +57,9 @@ class DataArguments:
     num_proc: int | None = field(default=None, metadata={"help": "Processes for datasets.map."})
     tune_linking: bool = field(default=True, metadata={
         "help": "After training, fit the decoder's linking weights on the evaluation pages."})
+    article_topic: bool = field(default=True, metadata={
+        "help": "After training, fit the article-level topic model: character n-grams of the training "
+                "split's articles, weighed against the encoder's votes on the evaluation pages."})
 
 
 @dataclass

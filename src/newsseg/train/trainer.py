@@ -250,6 +250,16 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         pages = [p for f in eval_files for p in read_pages(f, topics=None)]
         _, before, after = tune_linking(seg, pages)
         metrics["decode_objective_default"], metrics["decode_objective_tuned"] = before, after
+    if dc.article_topic:
+        from newsseg.data.corpus import DEFAULT_CORPUS_DIR, load_corpus
+        from newsseg.data.pages import read_pages
+        from newsseg.train.topic_fit import fit_article_topic
+
+        seg.model.eval()
+        pages = [p for f in eval_files for p in read_pages(f, topics=None)]
+        fit = fit_article_topic(seg, load_corpus(dc.corpus or DEFAULT_CORPUS_DIR, split="train"), pages)
+        metrics["article_topic_macro_f1_by_weight"], metrics["article_topic_weight"] = \
+            fit["macro_f1_by_weight"], fit["weight"]
     seg.save_pretrained(out, half=mc.save_half)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return metrics
