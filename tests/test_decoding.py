@@ -209,3 +209,24 @@ def test_decode_pages_equals_decode_page_without_a_line_head(vocab: CharVocab) -
     one = [decoding.decode_page(p.id, p.text, ci, b, t, topics) for p, ci, b, t in items]
     assert [m.to_json() for m in many] == [o.to_json() for o in one]
     assert sum(len(m.articles) for m in many) > 6
+
+
+# ------------------------------------------------------------------ merging adjacent fragments
+def _frag(start: int, end: int, order: int, text: str, score: float | None = 0.9) -> decoding.Fragment:
+    return decoding.Fragment(Span(start, end, "body", score=score), order, np.ones(5) / 5, text[start:end])
+
+
+def test_merge_adjacent_joins_only_across_whitespace() -> None:
+    text = "正文一。\n\n正文二。\n第3版\n正文三。"
+    a, b, c = _frag(0, 4, 0, text), _frag(6, 10, 1, text), _frag(15, 19, 2, text)
+    merged = decoding._merge_adjacent([a, b, c], text)
+    # a and b: nothing but a blank line between them -> one span; b and c: a furniture line between.
+    assert [(s.start, s.end) for s in merged] == [(0, 10), (15, 19)]
+
+
+def test_merge_adjacent_keeps_a_zero_score() -> None:
+    text = "正文一。\n正文二。"
+    merged = decoding._merge_adjacent([_frag(0, 4, 0, text, 0.0), _frag(5, 9, 1, text, 0.8)], text)
+    assert len(merged) == 1 and merged[0].score == 0.0
+    merged = decoding._merge_adjacent([_frag(0, 4, 0, text, None), _frag(5, 9, 1, text, 0.8)], text)
+    assert merged[0].score == 0.8

@@ -207,3 +207,26 @@ def test_predict_on_a_50k_character_page(trained_dir: Path, sample_text: str) ->
     short = text[:3000]
     assert seg.predict([short, text[:100]], batch_size=3)[0].to_dict()["articles"] == \
         seg.predict(short).to_dict()["articles"]
+
+
+def test_saved_weights_are_readable_by_others_under_the_umask(tiny_seg: Segmenter, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        tiny_seg.save_pretrained(tmp_path)
+    finally:
+        os.umask(old)
+    for f in tmp_path.glob("*.safetensors"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644, f.name
+
+
+def test_build_honours_max_length_for_a_checkpoint(hf_bert_dir: tuple[Path, Any], tmp_path: Path) -> None:
+    d, mlm = hf_bert_dir
+    seg = Segmenter.build(str(d), max_length=32)
+    assert seg.max_tokens == 30 and seg.config.max_position_embeddings == mlm.config.max_position_embeddings
+    seg.save_pretrained(tmp_path)
+    assert Segmenter.from_pretrained(tmp_path).max_tokens == 30
+    with pytest.raises(ValueError, match="exceeds"):
+        Segmenter.build(str(d), max_length=mlm.config.max_position_embeddings + 1)

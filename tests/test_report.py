@@ -122,3 +122,11 @@ def test_cli_exit_codes(gold_file: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert "nothing to score" in capsys.readouterr().err
     assert run_cli(str(gold_file), "--pred", str(tmp_path / "nope.jsonl")) == 2
     assert "no such prediction file" in capsys.readouterr().err
+
+
+def test_gold_without_articles_is_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gold = tmp_path / "unlabelled.jsonl"
+    write_pages([Page("p1", "标题\n正文。"), Page("p2", "第1版\n正文。")], gold)
+    res = runner.evaluate(gold, pred=gold, quiet=True)
+    assert any("no gold page has an article" in w for w in res["warnings"])
+    assert "no gold page has an article" in capsys.readouterr().err

@@ -150,6 +150,9 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
         raise EvaluationInputError("--model and --no-model contradict each other")
     golds = read_gold(gold)
     warnings: list[str] = []
+    if not any(g.articles for g in golds):
+        warnings.append(f"{gold}: no gold page has an article: the scores compare predictions with nothing "
+                        "(B³, topic and link scores are n/a or trivially perfect); is this an unlabelled file?")
     predictions: dict[str, list[Page | None]] = {}
     model_topics = None
     use_model = not no_model and (model is not None or pred is None)

@@ -41,7 +41,7 @@ class SegmenterConfig(BertConfig):
                  boundary_class_weights: Sequence[float] | None = None, newline_token: str = NEWLINE_TOKEN,
                  window_overlap: float = 0.25, link: dict[str, float] | None = None, line_buckets: int = 0,
                  line_head: dict[str, Any] | None = None, article_topic: dict[str, Any] | None = None,
-                 **kwargs: Any):
+                 window_tokens: int = 0, **kwargs: Any):
         kwargs.setdefault("id2label", {i: l for i, l in enumerate(BOUNDARY_LABELS)})
         kwargs.setdefault("label2id", {l: i for i, l in enumerate(BOUNDARY_LABELS)})
         super().__init__(**kwargs)
@@ -57,6 +57,9 @@ class SegmenterConfig(BertConfig):
         self.line_head = dict(line_head or {})  # fitted line-level tagger (newsseg.model.lines)
         # Article-level topic model (newsseg.model.topic): weights file, labels and n-gram weight.
         self.article_topic = dict(article_topic or {})
+        # > 0: windows of this many tokens ([CLS]/[SEP] included) instead of the whole position table
+        # (a pretrained checkpoint's table is fixed; a shorter window is cheaper).
+        self.window_tokens = int(window_tokens)
         if self.line_buckets > self.type_vocab_size:
             self.type_vocab_size = self.line_buckets
 

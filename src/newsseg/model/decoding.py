@@ -282,22 +282,28 @@ def link_blocks(page_id: str, text: str, blocks: FragmentBlocks, topic_labels: S
             fs = sorted((block[m] for m in members), key=lambda f: f.span.start)
             topic = topic_labels[int(np.argmax(sum(f.topic for f in fs)))]
             score = float(np.mean([f.span.score for f in fs]))
-            arts.append(Article("", topic, _merge_adjacent(fs), score=score))
+            arts.append(Article("", topic, _merge_adjacent(fs, text), score=score))
     arts.sort(key=lambda a: a.spans[0].start)
     for i, a in enumerate(arts):
         a.id = f"a{i + 1}"
     return Page(page_id, text, arts)
 
 
-def _merge_adjacent(frags: list[Fragment]) -> list[Span]:
+def _score(x: float | None) -> float:
+    return 1.0 if x is None else x  # a score of 0.0 is a score, not a missing one
+
+
+def _merge_adjacent(frags: list[Fragment], text: str) -> list[Span]:
     """One span per contiguous run: same-role fragments of one article with nothing between them
-    are one fragment that the tagger cut in two (a span is a maximal contiguous piece)."""
+    (no other span, and only whitespace: furniture between them keeps them apart) are one fragment
+    that the tagger cut in two (a span is a maximal contiguous piece)."""
     out: list[Span] = []
     prev: Fragment | None = None
     for f in frags:
-        if prev is not None and f.order == prev.order + 1 and f.span.role == out[-1].role:
+        if prev is not None and f.order == prev.order + 1 and f.span.role == out[-1].role \
+                and not text[out[-1].end:f.span.start].strip():
             last = out[-1]
-            out[-1] = Span(last.start, f.span.end, last.role, score=min(last.score or 1.0, f.span.score or 1.0))
+            out[-1] = Span(last.start, f.span.end, last.role, score=min(_score(last.score), _score(f.span.score)))
         else:
             out.append(replace(f.span))
         prev = f

@@ -100,7 +100,9 @@ class Segmenter:
         self.config: SegmenterConfig = model.config
         self.vocab = CharVocab(tokenizer.get_vocab(), unk_token=tokenizer.unk_token,
                                newline_token=self.config.newline_token)
-        self.max_tokens = int(self.config.max_position_embeddings) - 2  # room for [CLS] and [SEP]
+        # Windows fill the position table unless the config asks for shorter ones; room for [CLS] and [SEP].
+        positions = int(self.config.max_position_embeddings)
+        self.max_tokens = min(positions, int(getattr(self.config, "window_tokens", 0) or positions)) - 2
         # The article-level topic model (newsseg.model.topic), when the model has one.
         self.article_topic: NgramTopicModel | None = None
 
@@ -112,20 +114,28 @@ class Segmenter:
     # ----------------------------------------------------------------- construction / persistence
     @classmethod
     def build(cls, base_model: str = "scratch-small", topics: Sequence[str] = DEFAULT_TOPICS,
-              max_length: int = 512, **config_kwargs: Any) -> "Segmenter":
+              max_length: int | None = None, **config_kwargs: Any) -> "Segmenter":
         """A new, untrained segmenter on a built-in scratch encoder or a BERT checkpoint.
 
         ``base_model`` is a name from ``SCRATCH_SIZES`` (random init, built-in character vocabulary)
         or a hub id / local directory of any BERT-family checkpoint, e.g. ``bert-base-chinese``.
+        ``max_length`` is the window length in tokens ([CLS]/[SEP] included): the size of a scratch
+        encoder's position table (default 512), or for a checkpoint at most its table (default: all of it).
         """
         if base_model in SCRATCH_SIZES:
             tok = builtin_tokenizer()
-            cfg = SegmenterConfig(vocab_size=len(tok), topic_labels=topics, max_position_embeddings=max_length,
+            cfg = SegmenterConfig(vocab_size=len(tok), topic_labels=topics, max_position_embeddings=max_length or 512,
                                   pad_token_id=tok.pad_token_id, **SCRATCH_SIZES[base_model], **config_kwargs)
             return cls(SegmenterModel(cfg), tok)
         tok = load_tokenizer(base_model)
         cfg = SegmenterConfig.from_pretrained(base_model, topic_labels=list(topics), **config_kwargs)
         cfg.architectures = None
+        if max_length is not None:
+            # A checkpoint's position table is fixed: windows may be shorter than it, never longer.
+            if max_length > cfg.max_position_embeddings:
+                raise ValueError(f"max_length {max_length} exceeds the {cfg.max_position_embeddings} positions of "
+                                 f"{base_model}; use at most {cfg.max_position_embeddings}")
+            cfg.window_tokens = int(max_length)
         model = SegmenterModel.from_pretrained(base_model, config=cfg, use_safetensors=True)
         if len(tok) > model.config.vocab_size:  # the newline token was added to the vocabulary
             model.resize_token_embeddings(len(tok))
@@ -202,6 +212,12 @@ class Segmenter:
             model = copy.deepcopy(model).half()
         model.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
+        # safetensors/HF write through a private temp file (mode 0600); a model directory is meant
+        # to be shared, so the weights get the mode any new file gets under the user's umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        for f in Path(path).glob("*.safetensors"):
+            f.chmod(0o666 & ~umask)
 
     # ---------------------------------------------------------------------------------- prediction
     @overload
