@@ -1,11 +1,12 @@
-"""Build data/pages/dev.jsonl: the hand-labelled evaluation pages.
+"""Build data/pages/dev.jsonl: the real sample page (labelled by hand) and 21 composed evaluation pages.
 
 Page 1 is the real sample page (gaoxin-times-2021-05-p1.txt, byte-identical to
 shared/samples/), labelled by hand below: every span is written out as exact substrings of the
-page and turned into offsets with ``text.index``. The other pages are laid out from HELD-OUT
-corpus articles only (data/corpus/heldout.txt) by the hand-written plans in ``PLANS``: which
-articles, their column widths and cuts, the order of every fragment, headline and piece of
-furniture on the page, and the OCR noise rate. The labels follow from the plan.
+page and turned into offsets with ``text.index``. The other pages are COMPOSED: laid out from
+held-out corpus articles (data/corpus/heldout.txt) by the training composer's layout functions and
+its first noise table, following the plans in ``PLANS`` (articles, column widths and cuts, the order
+of every fragment, headline and piece of furniture, the OCR noise rate). They measure new article
+text under the training generator's habits, not new layouts; data/pages/dev-hard.jsonl does that.
 
 Run from the repository root:  python data/pages/build_dev.py
 """
