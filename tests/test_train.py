@@ -17,6 +17,8 @@ from newsseg.train.trainer import WindowCollator, windows_dataset
 
 from conftest import SMALL_CORPUS
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _mean_loss(seg: Segmenter, files: list[str], cache: Path) -> float:
     ds = windows_dataset(files, seg, 0.25, cache)
@@ -117,11 +119,40 @@ def test_set_overrides_are_toml_literals(tmp_path: Path) -> None:
     assert cfg.training == {"learning_rate": 2e-4, "optim": "adamw_torch"}
     assert cfg.model.topics == ["a", "b"] and cfg.model.max_length == 64
     assert cfg.data.composer == {"noise_rate": 0}
-    with pytest.raises(ValueError, match="unknown keys in \\[model\\]"):
+    with pytest.raises(ValueError, match="unknown key model.layers"):
         load_config(toml, ["model.layers=3"])
     with pytest.raises(ValueError, match="key=value"):
         load_config(toml, ["training.seed"])
     assert RunConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("override, message", [
+    ("training.num_train_epoch=1", "unknown key training.num_train_epoch (did you mean 'num_train_epochs'?)"),
+    ("training.learning_rate=1e-3x", "training.learning_rate = '1e-3x': expected float, got str"),
+    ("training.per_device_train_batch_size=8.5", "expected int, got float"),
+    ("model.base_model=\"scratch-minii\"", "'scratch-minii' is not a built-in size (did you mean 'scratch-mini'?)"),
+    ("data.compose_page=3", "unknown key data.compose_page (did you mean 'compose_pages'?)"),
+    ("data.compose_pages=\"many\"", "data.compose_pages = 'many': expected int, got str"),
+    ("data.tune_linking=1", "expected bool, got int"),
+])
+def test_recipe_errors_are_one_line_before_any_work(override: str, message: str) -> None:
+    with pytest.raises(ValueError) as e:
+        load_config(ROOT / "train" / "small.toml", [override]).check()
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_cli_train_refuses_a_bad_recipe_without_composing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from newsseg.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", str(ROOT / "train" / "small.toml"), "-o", str(out), "--set", "training.num_train_epoch=1"]) == 2
+    assert "did you mean 'num_train_epochs'" in capsys.readouterr().err
+    assert not out.exists()  # nothing composed, no directory made
+
+
+def test_shipped_recipes_pass_the_check() -> None:
+    for recipe in (ROOT / "train").glob("*.toml"):
+        load_config(recipe).check()
 
 
 def test_collator_pads_and_drops_characters_only_while_training() -> None:

@@ -28,6 +28,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config, args.set)
+        cfg.check()  # before composing a single page
     except (OSError, ValueError) as e:
         _err(f"{args.config}: {e}")
         return EXIT_USAGE

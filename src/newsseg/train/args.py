@@ -6,7 +6,10 @@ is passed to Hugging Face ``TrainingArguments`` as is, so every Trainer option i
 
 from __future__ import annotations
 
+import difflib
 import json
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -84,12 +87,72 @@ class RunConfig:
         return cls(_build(ModelArguments, d.get("model", {}), "model"),
                    _build(DataArguments, d.get("data", {}), "data"), dict(d.get("training", {})))
 
+    def check(self) -> None:
+        """Everything that can be checked before any work: ``[training]`` keys and value types against
+        ``TrainingArguments``, and a ``scratch-…`` base model against the built-in sizes (no hub lookup).
+        Raises ``ValueError`` with one line that says what is wrong (``[model]``/``[data]`` are checked
+        when the recipe is read)."""
+        from transformers import TrainingArguments
+
+        from newsseg.model.configuration import SCRATCH_SIZES
+
+        base = self.model.base_model
+        if base.startswith("scratch") and base not in SCRATCH_SIZES:
+            raise ValueError(f"[model] base_model {base!r} is not a built-in size{_did_you_mean(base, SCRATCH_SIZES)}; "
+                             f"built-in: {', '.join(SCRATCH_SIZES)}")
+        hints = typing.get_type_hints(TrainingArguments)
+        for key, value in self.training.items():
+            if key not in hints:
+                raise ValueError(f"unknown key training.{key}{_did_you_mean(key, hints)} "
+                                 "(a Hugging Face TrainingArguments field)")
+            _check_type(f"training.{key}", value, hints[key])
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _accepts(value: Any, hint: Any) -> bool:
+    """Whether a TOML value fits a field's type hint (lenient: unknown hint shapes accept anything)."""
+    origin = typing.get_origin(hint)
+    if hint is Any or hint is None:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (list, tuple) or hint in (list, tuple):
+        return isinstance(value, (list, tuple))
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    if isinstance(hint, type) and issubclass(hint, str):  # str enums (IntervalStrategy, …)
+        return isinstance(value, str)
+    return True
+
+
+def _check_type(where: str, value: Any, hint: Any) -> None:
+    if not _accepts(value, hint):
+        want = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+        raise ValueError(f"{where} = {value!r}: expected {want}, got {type(value).__name__}")
+
 
 def _build(klass: type, table: dict[str, Any], name: str) -> Any:
     known = {f.name for f in fields(klass)}
-    bad = set(table) - known
+    bad = sorted(set(table) - known)
     if bad:
-        raise ValueError(f"unknown keys in [{name}]: {sorted(bad)}; known: {sorted(known)}")
+        raise ValueError(f"unknown key {name}.{bad[0]}{_did_you_mean(bad[0], known)}; known: {', '.join(sorted(known))}")
+    hints = typing.get_type_hints(klass)
+    for key, value in table.items():
+        _check_type(f"{name}.{key}", value, hints[key])
     return klass(**table)
 
 
