@@ -365,3 +365,30 @@ def test_evaluate_report_files_are_written_atomically(tmp_path: Path, monkeypatc
     rc = main(["evaluate", str(tmp_path / "gold.jsonl"), "--pred", str(tmp_path / "pred.jsonl"), "-o", str(out)])
     err = capsys.readouterr().err
     assert rc == 1 and "cannot write the report" in err and "No space left" in err and "Traceback" not in err
+
+
+def test_archive_encodings_are_detected_and_non_text_files_named(predict: Any, tmp_path: Path) -> None:
+    """GBK/GB18030, Big5 and UTF-16 pages are read as what they are (--encoding auto, the default);
+    a .docx, a PDF and an image saved as .txt are named, not predicted; --encoding NAME forces a codec."""
+    sample = (Path(__file__).resolve().parents[1] / "data" / "pages" / "gaoxin-times-2021-05-p1.txt").read_text(
+        encoding="utf-8")
+    trad = "本報訊 高新區召開國家衛生城市複審工作現場觀摩會，動員全區上下提高認識、強力攻堅、形成合力。\n" * 6
+    d = tmp_path / "pages"
+    d.mkdir()
+    (d / "a-gbk.txt").write_bytes(sample.encode("gbk"))
+    (d / "b-big5.txt").write_bytes(trad.encode("big5"))
+    (d / "c-utf16.txt").write_bytes(sample.encode("utf-16"))
+    (d / "d-docx.txt").write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)))
+    (d / "e-pdf.txt").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj")
+    out = tmp_path / "out.jsonl"
+    rc, err, got = predict(d, out=out)
+    assert rc == 1
+    assert [g["id"] for g in got] == ["a-gbk", "b-big5", "c-utf16"]
+    assert got[0]["text"] == sample and got[1]["text"] == trad and got[2]["text"] == sample
+    assert all(g["articles"] for g in got)
+    assert "d-docx.txt: this is a ZIP archive (.docx" in err and "e-pdf.txt: this is a PDF document" in err
+    # Naming the codec overrides detection; the wrong one is an error naming the byte offset.
+    rc, err, got = predict(d / "a-gbk.txt", out=out, extra=["--encoding", "gb18030"])
+    assert rc == 0 and got[0]["text"] == sample
+    rc, err, _ = predict(d / "a-gbk.txt", out=out, extra=["--encoding", "utf-8"])
+    assert rc == 1 and "invalid utf-8 at byte offset 1" in err  # the page starts with a space

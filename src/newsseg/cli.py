@@ -60,11 +60,12 @@ def _resume_lines(*paths: Path) -> dict[str, str]:
     return kept
 
 
-def _read_reporting(inputs: Sequence[str], encoding_errors: str, errors: list[str]) -> Iterator[Any]:
+def _read_reporting(inputs: Sequence[str], encoding_errors: str, errors: list[str],
+                    encoding: str = "auto") -> Iterator[Any]:
     """The readable pages of ``inputs``; each unreadable one is reported on stderr and added to ``errors``."""
     from newsseg.data.pages import PageError, iter_pages
 
-    for item in iter_pages(inputs, encoding="utf-8", errors=encoding_errors):
+    for item in iter_pages(inputs, encoding=encoding, errors=encoding_errors):
         if isinstance(item, PageError):
             errors.append(str(item))
             _err(str(item))
@@ -95,7 +96,8 @@ def _predict_isolated(seg: Any, pages: Iterator[Any], batch_size: int, errors: l
 
 def predict_files(inputs: Sequence[str], output: str, model: str | None = None, batch_size: int = 8,
                   encoding_errors: str = "strict", resume: bool = False, quantize: str | None = None,
-                  progress: bool = True, workers: int = 1, threads: int | None = None) -> dict[str, Any]:
+                  progress: bool = True, workers: int = 1, threads: int | None = None,
+                  encoding: str = "auto") -> dict[str, Any]:
     """Segment every page of ``inputs`` into ``output`` (JSONL, written atomically).
 
     Returns ``{"written": n, "kept": n, "skipped": n, "errors": [str, ...], "output": path}``.
@@ -127,7 +129,7 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
 
     def readable() -> Iterator[Page]:
         nonlocal skipped
-        for item in _read_reporting(inputs, encoding_errors, errors):
+        for item in _read_reporting(inputs, encoding_errors, errors, encoding):
             if item.id in kept:
                 skipped += 1
             else:
@@ -168,7 +170,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     try:
         res = predict_files(args.inputs, args.output, args.model, args.batch_size, args.encoding_errors,
                             args.resume, args.quantize, progress=not args.quiet, workers=args.workers,
-                            threads=args.threads)
+                            threads=args.threads, encoding=args.encoding)
     except (ModelLoadError, OSError) as e:
         _err(str(e))
         return EXIT_USAGE
@@ -201,7 +203,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
         _err(str(e))
         return EXIT_USAGE
     errors: list[str] = []
-    for page in _predict_isolated(seg, _read_reporting(args.inputs, args.encoding_errors, errors), 8, errors):
+    for page in _predict_isolated(seg, _read_reporting(args.inputs, args.encoding_errors, errors, args.encoding),
+                                  8, errors):
         print(f"=== {_printable(page.id)}: {len(page.articles)} articles ===")
         for a in page.articles:
             head = _printable(a.headline.replace("\n", " / ")) or "(no headline)"
@@ -271,8 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
     p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
+    p.add_argument("--encoding", default="auto", metavar="NAME",
+                   help="encoding of .txt pages: 'auto' (default: UTF-8, else detected among GB18030/GBK, Big5 "
+                        "and UTF-16 with charset-normalizer) or a codec name such as gb18030, big5, utf-16")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
-                   help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
+                   help="undecodable bytes: 'strict' reports the page, 'replace' decodes with U+FFFD")
     p.add_argument("--resume", action="store_true",
                    help="keep pages already in the output (or in an interrupted run's .partial) and skip them")
     p.add_argument("--quantize", choices=["none", "int8"], default=None, help="dynamic int8 quantisation")
@@ -286,8 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("segment", help="print the articles of pages, human-readable")
     p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
     p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
+    p.add_argument("--encoding", default="auto", metavar="NAME",
+                   help="encoding of .txt pages: 'auto' (default: UTF-8, else detected among GB18030/GBK, Big5 "
+                        "and UTF-16 with charset-normalizer) or a codec name such as gb18030, big5, utf-16")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
-                   help="invalid UTF-8: 'strict' reports the page, 'replace' decodes with U+FFFD")
+                   help="undecodable bytes: 'strict' reports the page, 'replace' decodes with U+FFFD")
     p.set_defaults(func=cmd_segment)
 
     p = sub.add_parser("fit-decoder", help="re-fit a model's line head, linking weights and article topic model",

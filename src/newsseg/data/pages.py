@@ -246,6 +246,8 @@ def iter_pages(paths: Iterable[str | os.PathLike[str]], *, validate: bool = Fals
 
     Yields a :class:`Page` per readable page and a :class:`PageError` per unreadable one, one at a
     time, so memory does not grow with the number of pages. ``validate=True`` also checks gold spans.
+    ``encoding="auto"`` reads ``.txt`` pages as UTF-8 or, failing that, as the Chinese encoding they are
+    in (:func:`newsseg.data.textio.decode_text`); JSONL is UTF-8 unless an encoding is named.
     """
     for p in paths:
         path = Path(p)
@@ -274,14 +276,17 @@ def _iter_file(path: Path, validate: bool, topics: Sequence[str] | None, encodin
         return
     with fh:
         if path.suffix != ".jsonl":
+            from newsseg.data.textio import TextDecodeError, decode_text
+
             try:
-                text = _decode(fh.read(), encoding, errors)
-            except (PageFormatError, OSError) as e:
+                text, _ = decode_text(fh.read(), encoding, errors)
+            except (TextDecodeError, OSError) as e:
                 yield PageError(src, None, str(e))
                 return
             yield Page(path.stem, text, [])
             return
         offset = 0
+        encoding = "utf-8" if encoding == "auto" else encoding  # JSON is UTF-8
         for lineno, raw in enumerate(fh, 1):
             line_start, offset = offset, offset + len(raw)
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM (Windows editors)
