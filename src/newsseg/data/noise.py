@@ -70,19 +70,20 @@ def _leak(text: str, p: int, rng: random.Random) -> str:
 
 
 def _pick_edit(text: str, p: int, edges: set[int], rng: random.Random, legacy: bool = False) -> _Edit | None:
+    """The edit at position ``p``, or None. ``legacy`` keeps to the first table and edit kinds, with
+    the same random draws as before they grew, so old pages rebuild byte for byte."""
     c = text[p]
-    if legacy:
-        return _pick_legacy(text, p, edges, rng)
     if c == "\n":
         r = rng.random()
-        if r < 0.15 and p > 0 and not text[p - 1].isspace():  # the next column leaks into the line end
+        if not legacy and r < 0.15 and p > 0 and not text[p - 1].isspace():  # the next column leaks in
             return _Edit(p, 1, _leak(text, p, rng) + "\n")
-        return _Edit(p, 1, "" if r < 0.55 else "\n\n")
+        return _Edit(p, 1, "" if r < (0.5 if legacy else 0.55) else "\n\n")
     if c.isspace():
         return _Edit(p, 1, "") if p not in edges and rng.random() < 0.3 else None
-    if c in LOOKALIKES and rng.random() < 0.7:
-        return _Edit(p, 1, rng.choice(LOOKALIKES[c]))
-    if c in PUNCT and rng.random() < 0.5:
+    table = _LEGACY_LOOKALIKES if legacy else LOOKALIKES
+    if c in table and rng.random() < 0.7:
+        return _Edit(p, 1, rng.choice(table[c]))
+    if not legacy and c in PUNCT and rng.random() < 0.5:
         r = rng.random()
         if r < 0.4 and p not in edges:
             return _Edit(p, 1, "")          # dropped punctuation
@@ -90,21 +91,8 @@ def _pick_edit(text: str, p: int, edges: set[int], rng: random.Random, legacy: b
             return _Edit(p, 1, c + c)       # doubled punctuation
     if c in PUNCT_SWAPS and rng.random() < 0.7:
         return _Edit(p, 1, PUNCT_SWAPS[c])
-    if rng.random() < 0.08 and p > 0 and text[p - 1] != "\n":
+    if not legacy and rng.random() < 0.08 and p > 0 and text[p - 1] != "\n":
         return _Edit(p, 1, "\n" + c, lead=1)  # a line broken in two
-    return _broken(text, p, edges, rng)
-
-
-def _pick_legacy(text: str, p: int, edges: set[int], rng: random.Random) -> _Edit | None:
-    c = text[p]
-    if c == "\n":
-        return _Edit(p, 1, "" if rng.random() < 0.5 else "\n\n")
-    if c.isspace():
-        return _Edit(p, 1, "") if p not in edges and rng.random() < 0.3 else None
-    if c in _LEGACY_LOOKALIKES and rng.random() < 0.7:
-        return _Edit(p, 1, rng.choice(_LEGACY_LOOKALIKES[c]))
-    if c in PUNCT_SWAPS and rng.random() < 0.7:
-        return _Edit(p, 1, PUNCT_SWAPS[c])
     return _broken(text, p, edges, rng)
 
 
