@@ -17,7 +17,7 @@ from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.modeling import SegmenterModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
-from newsseg.model.topic import NgramTopicModel, article_texts, assign_topics, encoder_topic_mass
+from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
 from newsseg.paths import shipped_model_dir
 
 # The shipped model: the repository's top-level model/ in a checkout, the wheel's packaged copy
@@ -284,15 +284,12 @@ class Segmenter:
         pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
         if self.article_topic is not None:
             # One article-level decision per article: encoder votes and the article's n-grams.
-            texts = [article_texts(p) for p in pages]
-            flat = self.article_topic.predict_proba([t for ts in texts for t in ts]) if any(texts) else None
-            at = 0
             weight = float(self.config.article_topic.get("weight", 0.5))
-            for page, (_, enc, _, tp), ts in zip(pages, probs, texts):
-                if ts and flat is not None:
-                    assign_topics(page, encoder_topic_mass(page, enc.char_index, tp), flat[at:at + len(ts)],
-                                  weight, self.config.topic_labels)
-                at += len(ts)
+            done_pages = [(p, e.char_index, t) for p, (_, e, b, t) in zip(pages, probs) if b is not None]
+            evidence = topic_evidence([p for p, _, _ in done_pages], [ci for _, ci, _ in done_pages],
+                                      [t for _, _, t in done_pages], self.article_topic)
+            for (page, _, _), (mass, ngrams) in zip(done_pages, evidence):
+                assign_topics(page, mass, ngrams, weight, self.config.topic_labels)
         yield from pages
 
     def page_probs(self, chunk: list[Page], batch_size: int

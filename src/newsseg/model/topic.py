@@ -158,6 +158,19 @@ def assign_topics(page: Page, encoder: np.ndarray, ngrams: np.ndarray | None, we
     return page
 
 
+def topic_evidence(pages: Sequence[Page], char_indexes: Sequence[np.ndarray], topic_probs: Sequence[np.ndarray],
+                   model: NgramTopicModel) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per decoded page, ``(encoder mass, n-gram probabilities)`` of its articles (rows in article
+    order), ready for :func:`assign_topics`. The n-gram model reads all articles of all pages in one call."""
+    texts = [article_texts(p) for p in pages]
+    flat = model.predict_proba([t for ts in texts for t in ts]) if any(texts) else np.zeros((0, len(model.labels)))
+    out, at = [], 0
+    for page, ci, tp, ts in zip(pages, char_indexes, topic_probs, texts):
+        out.append((encoder_topic_mass(page, ci, tp), flat[at:at + len(ts)]))
+        at += len(ts)
+    return out
+
+
 def article_texts(page: Page) -> list[str]:
     """Each article's text, headline first then body fragments in reading order."""
     return ["".join(page.text[s.start:s.end] for s in sorted(a.spans, key=lambda s: (s.role != "headline", s.start)))

@@ -14,7 +14,7 @@ from newsseg.data.corpus import CorpusArticle
 from newsseg.data.pages import Page
 from newsseg.model.decoding import decode_pages
 from newsseg.model.segmenter import Segmenter
-from newsseg.model.topic import NgramTopicModel, article_texts, assign_topics, encoder_topic_mass
+from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +37,16 @@ def fit_article_topic(seg: Segmenter, articles: Sequence[CorpusArticle], pages: 
 
     topics = list(seg.config.topic_labels)
     model = NgramTopicModel.fit([corpus_article_text(a) for a in articles], [a.topic for a in articles], topics)
-    cached = [(p, e, b, t) for p, e, b, t in seg.page_probs([Page(p.id, p.text, []) for p in pages], batch_size)
-              if b is not None]
-    golds = [next(g for g in pages if g.id == p.id) for p, *_ in cached]
-    decoded = decode_pages([(p, e.char_index, b, t) for p, e, b, t in cached], topics, seg.config.link,
-                           seg.config.line_head)
-    mass = [encoder_topic_mass(d, e.char_index, t) for d, (_, e, _, t) in zip(decoded, cached)]
-    ngrams = [model.predict_proba(article_texts(d)) if d.articles else None for d in decoded]
+    # page_probs yields in input order: each gold page pairs with its own probabilities.
+    cached = [(g, e, b, t) for g, (_, e, b, t) in
+              zip(pages, seg.page_probs([Page(p.id, p.text, []) for p in pages], batch_size)) if b is not None]
+    golds = [g for g, *_ in cached]
+    decoded = decode_pages([(Page(g.id, g.text, []), e.char_index, b, t) for g, e, b, t in cached], topics,
+                           seg.config.link, seg.config.line_head)
+    evidence = topic_evidence(decoded, [e.char_index for _, e, _, _ in cached], [t for *_, t in cached], model)
     scores: dict[float, float] = {}
     for w in weights:
-        preds = [assign_topics(d, m, g, w, topics) for d, m, g in zip(decoded, mass, ngrams)]
+        preds = [assign_topics(d, m, g, w, topics) for d, (m, g) in zip(decoded, evidence)]
         scores[w] = float(score_corpus(golds, preds, topics)["overall"]["topic_macro_f1"] or 0.0)
     best = max(weights, key=lambda w: (scores[w], -w))
     logger.info("article topic: macro-F1 by n-gram weight %s -> %s", scores, best)
