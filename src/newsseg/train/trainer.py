@@ -242,22 +242,22 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         seen = {int(t) for row in train_ds["input_ids"] for t in row}
         metrics["tied_unseen_embeddings"] = tie_unseen_embeddings(seg, seen)
     metrics["train_windows"], metrics["eval_windows"] = len(train_ds), len(eval_ds)
-    if dc.tune_linking:
+    if dc.tune_linking or dc.article_topic:
+        # Both decoder fits read the same eval pages (composed from the decoder-fit split).
         from newsseg.data.pages import read_pages
-        from newsseg.train.linking import tune_linking
 
         seg.model.eval()
-        pages = [p for f in eval_files for p in read_pages(f, topics=None)]
-        _, before, after = tune_linking(seg, pages)
+        fit_pages = [p for f in eval_files for p in read_pages(f, topics=None)]
+    if dc.tune_linking:
+        from newsseg.train.linking import tune_linking
+
+        _, before, after = tune_linking(seg, fit_pages)
         metrics["decode_objective_default"], metrics["decode_objective_tuned"] = before, after
     if dc.article_topic:
         from newsseg.data.corpus import DEFAULT_CORPUS_DIR, load_corpus
-        from newsseg.data.pages import read_pages
         from newsseg.train.topic_fit import fit_article_topic
 
-        seg.model.eval()
-        pages = [p for f in eval_files for p in read_pages(f, topics=None)]
-        fit = fit_article_topic(seg, load_corpus(dc.corpus or DEFAULT_CORPUS_DIR, split="train"), pages)
+        fit = fit_article_topic(seg, load_corpus(dc.corpus or DEFAULT_CORPUS_DIR, split="train"), fit_pages)
         metrics["article_topic_macro_f1_by_weight"], metrics["article_topic_weight"] = \
             fit["macro_f1_by_weight"], fit["weight"]
     seg.save_pretrained(out, half=mc.save_half)
