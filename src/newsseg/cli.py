@@ -244,6 +244,15 @@ def cmd_fit_decoder(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------- parser
+def _add_encoding_args(p: argparse.ArgumentParser) -> None:
+    """How ``predict`` and ``segment`` read page bytes."""
+    p.add_argument("--encoding", default="auto", metavar="NAME",
+                   help="encoding of .txt pages: 'auto' (default: UTF-8, else detected among GB18030/GBK, Big5 "
+                        "and UTF-16 with charset-normalizer) or a codec name such as gb18030, big5, utf-16")
+    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
+                   help="undecodable bytes: 'strict' reports the page, 'replace' decodes with U+FFFD")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from newsseg import __version__
     from newsseg.data import commands as data_commands
@@ -274,11 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
     p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
-    p.add_argument("--encoding", default="auto", metavar="NAME",
-                   help="encoding of .txt pages: 'auto' (default: UTF-8, else detected among GB18030/GBK, Big5 "
-                        "and UTF-16 with charset-normalizer) or a codec name such as gb18030, big5, utf-16")
-    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
-                   help="undecodable bytes: 'strict' reports the page, 'replace' decodes with U+FFFD")
+    _add_encoding_args(p)
     p.add_argument("--resume", action="store_true",
                    help="keep pages already in the output (or in an interrupted run's .partial) and skip them")
     p.add_argument("--quantize", choices=["none", "int8"], default=None, help="dynamic int8 quantisation")
@@ -292,11 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("segment", help="print the articles of pages, human-readable")
     p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
     p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
-    p.add_argument("--encoding", default="auto", metavar="NAME",
-                   help="encoding of .txt pages: 'auto' (default: UTF-8, else detected among GB18030/GBK, Big5 "
-                        "and UTF-16 with charset-normalizer) or a codec name such as gb18030, big5, utf-16")
-    p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
-                   help="undecodable bytes: 'strict' reports the page, 'replace' decodes with U+FFFD")
+    _add_encoding_args(p)
     p.set_defaults(func=cmd_segment)
 
     p = sub.add_parser("fit-decoder", help="re-fit a model's line head, linking weights and article topic model",
