@@ -385,13 +385,14 @@ def score_corpus(golds: Iterable[Page], preds: Iterable[Page | None],
     WindowDiff are the mean over pages where they are defined.
     """
     total, pages = PageCounts(), []
-    by_group: dict[str, tuple[PageCounts, list[dict[str, Any]]]] = {}
+    counts: dict[str, list[PageCounts]] = {}
+    scored: dict[str, list[dict[str, Any]]] = {}
     for gold, pred in zip(golds, preds, strict=True):
         page, c = _score(gold, pred, topics)
         total = total + c
         pages.append(page)
-        g_total, g_pages = by_group.get(page_group(gold.id), (PageCounts(), []))
-        by_group[page_group(gold.id)] = (g_total + c, g_pages + [page])
+        counts.setdefault(page_group(gold.id), []).append(c)
+        scored.setdefault(page_group(gold.id), []).append(page)
     return {"overall": _overall(total, pages, topics),
-            "groups": {g: _overall(c, ps, topics) for g, (c, ps) in by_group.items()},
+            "groups": {g: _overall(sum(cs, PageCounts()), scored[g], topics) for g, cs in counts.items()},
             "pages": pages, "confusion": confusion(total.topic_true, total.topic_pred, topics)}

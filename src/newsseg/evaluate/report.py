@@ -118,8 +118,9 @@ def write_markdown(result: Mapping[str, Any], path: Path) -> None:
     out += ["## Overall", "", markdown_table(side_by_side(systems)), "",
             "B³, line and headline scores are micro-averaged over characters / lines / headlines, "
             "topic scores over gold articles; Pk and WindowDiff are the mean over pages (lower is better).", ""]
-    if group_rows(systems):
-        out += ["## By layout (page id without its number)", "", markdown_table(group_rows(systems)), ""]
+    layouts = group_rows(systems)
+    if layouts:
+        out += ["## By layout (page id without its number)", "", markdown_table(layouts), ""]
     for name, s in systems.items():
         out += [f"## Topic confusion: {name}", "", markdown_table(confusion_rows(s["confusion"])), "",
                 f"![confusion {name}](confusion_{name}.png)", ""]

@@ -185,9 +185,10 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
         print(f"warning: {w}", file=sys.stderr)
     if not quiet:
         print(text_table(side_by_side(result["systems"])))
-        if group_rows(result["systems"]):
+        layouts = group_rows(result["systems"])
+        if layouts:
             print("\nby layout (micro-averaged over the pages of each group):")
-            print(text_table(group_rows(result["systems"])))
+            print(text_table(layouts))
     if out_dir is not None:
         paths = write_report(out_dir, result, golds, predictions)
         if not quiet:
