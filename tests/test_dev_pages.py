@@ -1,4 +1,4 @@
-"""The evaluation pages (data/pages/dev.jsonl, dev-hard.jsonl) and their separation from training data."""
+"""The evaluation pages (data/pages/dev.jsonl, dev-hard.jsonl, dev-ocr.jsonl) and their separation from training data."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from newsseg.data.pages import read_pages, validate_page
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "data" / "pages" / "dev.jsonl"
 DEV_HARD = ROOT / "data" / "pages" / "dev-hard.jsonl"
+DEV_OCR = ROOT / "data" / "pages" / "dev-ocr.jsonl"
 HARD_LAYOUTS = {"attached", "detached", "zone", "split", "briefs", "sametopic", "mixed", "transcript"}
 SAMPLE = ROOT / "data" / "pages" / "gaoxin-times-2021-05-p1.txt"
 CORPUS = ROOT / "data" / "corpus"
@@ -161,3 +162,23 @@ def test_training_and_decoder_fit_pages_never_see_evaluation_articles(dev: list,
     for split, ids in (("train", train), ("fit", fit)):
         pages = list(compose_pages(load_corpus(CORPUS, split=split), 100, seed=5))  # type: ignore[arg-type]
         assert {a.id for p in pages for a in p.articles} <= ids
+
+
+def test_dev_ocr_pages_are_tesseract_output_of_held_out_articles() -> None:
+    """dev-ocr.jsonl: ≥ 30 rendered pages read by Tesseract; every article held out, topics as the corpus's;
+    the text shows what an OCR engine does (two columns across a gutter, headlines sharing a line)."""
+    from newsseg.data.encoding import GUTTER_RE
+
+    pages = read_pages(DEV_OCR)  # validates every page
+    assert len(pages) >= 30 and all(p.id.startswith("ocr-dev-ocr-") for p in pages)
+    held = heldout_ids(CORPUS)
+    corpus = {a.id: a for a in load_corpus(CORPUS)}
+    for p in pages:
+        assert len(p.articles) >= 2, p.id
+        for a in p.articles:
+            assert a.id in held and a.topic == corpus[a.id].topic, (p.id, a.id)
+    lines = [ln for p in pages for ln in p.text.split("\n") if ln.strip()]
+    assert 0.01 < sum(bool(GUTTER_RE.search(ln)) for ln in lines) / len(lines) < 0.2
+    shared = [bool(p.text[p.text.rfind("\n", 0, s.start) + 1:s.start].strip())
+              for p in pages for a in p.articles for s in a.spans if s.role == "headline"]
+    assert sum(shared) / len(shared) > 0.1

@@ -256,6 +256,7 @@ def _add_encoding_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from newsseg import __version__
     from newsseg.data import commands as data_commands
+    from newsseg.ocr import commands as ocr_commands
     from newsseg import bench
     from newsseg.evaluate import commands as eval_commands
 
@@ -316,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fit_decoder)
 
     data_commands.register(sub)
+    ocr_commands.register(sub)
     eval_commands.register(sub)
     bench.register(sub)
     return ap

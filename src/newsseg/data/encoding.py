@@ -16,6 +16,7 @@ token inside an article with that article's topic; ``-100`` where there is nothi
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -140,9 +141,17 @@ class CharVocab:
         return Encoded(ids[idx], idx.astype(np.int64))
 
 
-def line_token_spans(text: str, char_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+# A gutter inside one OCR line: 3+ spaces, or a column rule read as `|`, between two columns' text.
+GUTTER_RE = re.compile(r"(?<=\S)(?:[ \t\u3000]{3,}|[ \t\u3000]*[|｜][ \t\u3000]*)(?=\S)")
+
+
+def line_token_spans(text: str, char_index: np.ndarray, gutters: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Token ranges ``[a, b)`` of the page's non-empty lines, from their first to their last visible
-    character: newline tokens, and whitespace tokens before or after the text, are outside."""
+    character: newline tokens, and whitespace tokens before or after the text, are outside.
+
+    With ``gutters``, an OCR line that holds two columns' text across a gutter (:data:`GUTTER_RE`)
+    counts as two lines, so a span can start where the second column's text starts.
+    """
     if len(char_index) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     cps = codepoints(text)[char_index]
@@ -150,6 +159,12 @@ def line_token_spans(text: str, char_index: np.ndarray) -> tuple[np.ndarray, np.
     if len(idx) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     line_no = np.cumsum(cps == 10)[idx]
+    if gutters:
+        starts = [m.end() for m in GUTTER_RE.finditer(text)]
+        if starts:
+            mark = np.zeros(len(text) + 1, dtype=np.int64)
+            mark[starts] = 1
+            line_no = line_no + np.cumsum(mark)[char_index[idx]]
     brk = np.flatnonzero(np.diff(line_no)) + 1
     return idx[np.r_[0, brk]].astype(np.int64), idx[np.r_[brk - 1, len(idx) - 1]].astype(np.int64) + 1
 

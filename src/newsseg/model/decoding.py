@@ -39,7 +39,11 @@ DEFAULT_LINK: dict[str, float] = {
     "end_mid": 2.0,        # ... for closing a span in the middle of a line
     "start_after_byline": 0.5,  # ... discount at the first line after a byline (an article just ended)
     "head_split": 1.0,     # ... extra for a headline directly after a headline (kicker + title = one)
+    # Not a weight: 1 splits OCR lines at gutters (two columns read across, see GUTTER_RE) into two
+    # lines for the line tagger and the Viterbi line starts; never tuned.
+    "split_gutters": 1.0,
 }
+UNTUNED_KEYS = frozenset({"split_gutters"})
 
 VITERBI_KEYS = frozenset({"start_line", "start_mid", "end_mid", "start_after_byline", "head_split"})
 
@@ -66,7 +70,7 @@ def token_kinds(text: str, char_index: np.ndarray, w: Mapping[str, float]) -> np
         return kind
     kind[0] = 1
     kind[1:] = codepoints(text)[char_index[:-1]] == 10
-    kind[line_token_spans(text, char_index)[0]] = 1  # a line's first character, after any indentation
+    kind[line_token_spans(text, char_index, bool(w["split_gutters"]))[0]] = 1  # a line's first character, after any indentation
     if w["start_after_byline"]:
         line_start, last_line = 0, ""
         for ln in text.split("\n"):
@@ -248,7 +252,7 @@ def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarra
     if labels is None and line_head:
         from newsseg.model.lines import line_labels
 
-        labels = line_labels(text, char_index, boundary_probs, line_head)
+        labels = line_labels(text, char_index, boundary_probs, line_head, bool(w["split_gutters"]))
     elif labels is None:
         labels = viterbi_labels(text, char_index, boundary_probs, w)
     spans = labels_to_spans(text, char_index, labels)

@@ -22,9 +22,9 @@ PUNCTUATION = frozenset("。，；：,;:！？")
 N_FEATURES = 47
 
 
-def line_spans(text: str, char_index: np.ndarray) -> list[tuple[int, int]]:
+def line_spans(text: str, char_index: np.ndarray, gutters: bool = False) -> list[tuple[int, int]]:
     """Token ranges ``[a, b)`` of the page's non-empty lines (see :func:`line_token_spans`)."""
-    a, b = line_token_spans(text, char_index)
+    a, b = line_token_spans(text, char_index, gutters)
     return list(zip(a.tolist(), b.tolist()))
 
 
@@ -105,9 +105,10 @@ def predict_line_tags(head: Mapping[str, Any], feats: np.ndarray) -> np.ndarray:
     return tags
 
 
-def line_labels(text: str, char_index: np.ndarray, probs: np.ndarray, head: Mapping[str, Any]) -> np.ndarray:
+def line_labels(text: str, char_index: np.ndarray, probs: np.ndarray, head: Mapping[str, Any],
+                gutters: bool = False) -> np.ndarray:
     """Per-token boundary labels from per-line tags (the first token carries ``B-``)."""
-    lines = line_spans(text, char_index)
+    lines = line_spans(text, char_index, gutters)
     out = np.zeros(len(char_index), dtype=np.int64)
     tags = predict_line_tags(head, line_features(text, char_index, probs, lines))
     for (a, b), t in zip(lines, tags.tolist()):

@@ -53,6 +53,13 @@ class DataArguments:
                                                            "per-epoch evaluation and the decoder fit (when eval_files is empty)."})
     seed: int = field(default=0, metadata={"help": "Composer seed; evaluation pages use seed + 100000."})
     composer: dict[str, Any] = field(default_factory=dict, metadata={"help": "ComposerConfig knobs."})
+    ocr_share: float = field(default=0.0, metadata={
+        "help": "Share of the composed training and evaluation pages that are instead rendered as images "
+                "and read by Tesseract (`newsseg render`), with gold from the engine's character boxes; "
+                "built once into data.ocr_cache. Needs tesseract-ocr and tesseract-ocr-chi-sim."})
+    ocr_cache: str | None = field(default=None, metadata={
+        "help": "Cache of OCR'd pages (default $NEWSSEG_CACHE/ocr or ~/.cache/newsseg/ocr)."})
+    ocr_render: dict[str, Any] = field(default_factory=dict, metadata={"help": "RenderConfig knobs."})
     train_overlap: float = field(default=0.25, metadata={"help": "Overlap of training windows (fraction)."})
     unk_dropout: float = field(default=0.02, metadata={
         "help": "Share of input characters replaced by [UNK] while training, so unseen characters at "
@@ -100,6 +107,15 @@ class RunConfig:
         if base.startswith("scratch") and base not in SCRATCH_SIZES:
             raise ValueError(f"[model] base_model {base!r} is not a built-in size{_did_you_mean(base, SCRATCH_SIZES)}; "
                              f"built-in: {', '.join(SCRATCH_SIZES)}")
+        if not 0.0 <= self.data.ocr_share < 1.0:
+            raise ValueError(f"data.ocr_share must be in [0, 1), got {self.data.ocr_share}")
+        if self.data.ocr_share > 0:
+            from newsseg.ocr.engine import INSTALL_HINT, tesseract_available
+            from newsseg.ocr.render import RenderConfig
+
+            RenderConfig.from_dict(self.data.ocr_render)
+            if not tesseract_available():
+                raise ValueError(f"data.ocr_share > 0 needs tesseract with chi_sim data; {INSTALL_HINT}")
         hints = typing.get_type_hints(TrainingArguments)
         for key, value in self.training.items():
             if key not in hints:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from newsseg.data.pages import Page
-from newsseg.model.decoding import DEFAULT_LINK, VITERBI_KEYS, decode_pages, fragment_blocks, link_blocks
+from newsseg.model.decoding import DEFAULT_LINK, UNTUNED_KEYS, VITERBI_KEYS, decode_pages, fragment_blocks, link_blocks
 from newsseg.model.segmenter import Segmenter
 
 logger = logging.getLogger(__name__)
@@ -24,15 +24,15 @@ logger = logging.getLogger(__name__)
 FACTORS: tuple[float, ...] = (0.0, 0.25, 0.5, 2.0, 4.0)
 
 
-def fit_lines_on(cached: Sequence[tuple[Page, Any, np.ndarray, np.ndarray]], topics: Sequence[str]
-                 ) -> dict[str, Any]:
+def fit_lines_on(cached: Sequence[tuple[Page, Any, np.ndarray, np.ndarray]], topics: Sequence[str],
+                 gutters: bool = True) -> dict[str, Any]:
     """Fit the line-level tagger (:mod:`newsseg.model.lines`) on pages with cached probabilities."""
     from newsseg.data.encoding import token_labels
     from newsseg.model.lines import fit_line_head, gold_line_tags, line_features, line_spans
 
     rows, tags = [], []
     for page, enc, b, _ in cached:
-        lines = line_spans(page.text, enc.char_index)
+        lines = line_spans(page.text, enc.char_index, gutters)
         rows.append(line_features(page.text, enc.char_index, b, lines))
         tags.append(gold_line_tags(token_labels(page, enc, topics)[0], lines))
     return fit_line_head(rows, tags)
@@ -52,13 +52,14 @@ def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_s
     golds = [c[0] for c in cached]
     topics = list(seg.config.topic_labels)
     head = seg.config.line_head if fit_lines is False else None
+    current = {**DEFAULT_LINK, **seg.config.link}
     if fit_lines:
-        head = seg.config.line_head = fit_lines_on(cached, topics)
+        head = seg.config.line_head = fit_lines_on(cached, topics, bool(current["split_gutters"]))
 
     # With a line head the fragments do not depend on the weights: build them once.
-    fixed = [fragment_blocks(p.text, e.char_index, b, t, DEFAULT_LINK, head) for p, e, b, t in cached] \
+    fixed = [fragment_blocks(p.text, e.char_index, b, t, current, head) for p, e, b, t in cached] \
         if head else None
-    keys = [k for k in DEFAULT_LINK if not (head and k in VITERBI_KEYS)]
+    keys = [k for k in DEFAULT_LINK if not (head and k in VITERBI_KEYS) and k not in UNTUNED_KEYS]
 
     def f1(link: dict[str, float]) -> float:
         if fixed is not None:
@@ -70,7 +71,7 @@ def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_s
         return float(np.mean([o["bcubed_f1"] or 0.0, o["line_f1"] or 0.0, o["headline_f1"] or 0.0,
                               1.0 - (o["pk"] if o["pk"] is not None else 1.0)]))
 
-    best = {**DEFAULT_LINK, **seg.config.link}
+    best = dict(current)
     start = best_f1 = f1(best)
     for _ in range(rounds):
         improved = False

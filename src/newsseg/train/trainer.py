@@ -51,6 +51,10 @@ def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
     files = list(data.train_files if split == "train" else data.eval_files)
     if split == "eval" and files:
         return files
+    n_ocr = round(n * data.ocr_share)
+    n -= n_ocr
+    if n_ocr > 0:
+        files.append(str(_ocr_split(data, out, split, n_ocr)))
     if n > 0:
         path = out / f"composed-{split}.jsonl"
         if not path.exists():
@@ -203,6 +207,23 @@ def last_complete_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> str | No
         if step.isdigit():
             found.append((int(step), str(d)))
     return max(found)[1] if found else None
+
+
+def _ocr_split(data: DataArguments, out: Path, split: str, n: int) -> Path:
+    """Render + OCR ``n`` pages of the split's articles (from the shared cache when built before)."""
+    from newsseg.data.corpus import DEFAULT_CORPUS_DIR, load_corpus
+    from newsseg.ocr.render import RenderConfig
+    from newsseg.ocr.store import OcrSettings, build_ocr_pages
+
+    path = out / f"ocr-{split}.jsonl"
+    if not path.exists():
+        corpus = load_corpus(data.corpus or DEFAULT_CORPUS_DIR, split="train" if split == "train" else "fit")
+        seed = data.seed if split == "train" else data.seed + 100000
+        settings = OcrSettings(seed=seed, render=RenderConfig.from_dict(data.ocr_render))
+        pages, stats, folder = build_ocr_pages(corpus, n, settings, data.ocr_cache)
+        logger.info("%d OCR'd %s pages from %s (box/alignment agreement %.4f)", n, split, folder, stats.agreement)
+        write_pages(pages, path)
+    return path
 
 
 def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
