@@ -93,7 +93,7 @@ def test_rule_baseline_starts_fragment_after_byline() -> None:
     text = "本报讯 甲区开展卫生大扫除，\n清理垃圾十吨。\n记者 王芳\n会后，乙区召开\n项目推进会。\n"
     pred = RuleBaseline().predict([text])[0]
     # No lead on the line after the byline, but the byline closes the first article.
-    assert [a.body for a in pred.articles] == ["本报讯 甲区开展卫生大扫除，\n清理垃圾十吨。\n记者 王芳",
+    assert [a.body_raw for a in pred.articles] == ["本报讯 甲区开展卫生大扫除，\n清理垃圾十吨。\n记者 王芳",
                                                "会后，乙区召开\n项目推进会。"]
 
 

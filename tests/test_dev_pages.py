@@ -42,10 +42,11 @@ def test_sample_page_is_labelled_as_read(dev: list) -> None:
     arts = {a.id: a for a in p.articles}
     assert {a.topic for a in p.articles} == {"sanitation", "projects", "legal", "investment"}
     assert sum(len(a.spans) for a in p.articles) == 9
-    assert arts["projects"].headline == "总投资96.6亿元\n\n高新区第二季度重点项目集中开工"
-    assert arts["sanitation"].headline.split("\n") == [
+    assert arts["projects"].headline_raw == "总投资96.6亿元\n\n高新区第二季度重点项目集中开工"
+    assert arts["projects"].headline == "总投资96.6亿元 高新区第二季度重点项目集中开工"
+    assert arts["sanitation"].headline_raw.split("\n") == [
         "正视问题 狠抓落实", "以“绣花”之功推进创卫复审", "高新区举办迎接国家卫生城市复审工作现场观摩会"]
-    assert arts["investment"].headline == "高新区加快数字化转型\n为高质量发展注入新动能"
+    assert arts["investment"].headline_raw == "高新区加快数字化转型\n为高质量发展注入新动能"
     # All four headlines come after the first three bodies; the projects lead closes the page.
     order = p.spans
     first_head = min(i for i, (s, _) in enumerate(order) if s.role == "headline")
@@ -56,7 +57,8 @@ def test_sample_page_is_labelled_as_read(dev: list) -> None:
     # The column label and the bylines: furniture outside, credits inside bodies.
     label = p.text.index("高新区在行动")
     assert not any(s.start <= label < s.end for s, _ in order)
-    assert arts["legal"].body.endswith("记者 孙庆辉\n通讯员 冯瑶")
+    assert arts["legal"].body_raw.endswith("记者 孙庆辉\n通讯员 冯瑶")
+    assert arts["legal"].body.endswith("记者 孙庆辉通讯员 冯瑶")
 
 
 def test_dev_articles_are_held_out_and_hard_layouts_dominate(dev: list) -> None:

@@ -128,8 +128,9 @@ def test_python_api(trained_dir: Path, sample_text: str, monkeypatch: pytest.Mon
     for a in page.articles:
         assert a.topic in topics and 0.0 <= a.score <= 1.0
         assert a.spans and all(isinstance(s, Span) for s in a.spans)
-        assert a.headline == "\n".join(sample_text[s.start:s.end] for s in a.spans if s.role == "headline")
-        assert a.body == "\n".join(sample_text[s.start:s.end] for s in a.spans if s.role == "body")
+        assert a.headline_raw == "\n".join(sample_text[s.start:s.end] for s in a.spans if s.role == "headline")
+        assert a.body_raw == "\n".join(sample_text[s.start:s.end] for s in a.spans if s.role == "body")
+        assert "\n" not in a.headline and len(a.body) <= len(a.body_raw)
     d = page.to_dict()
     assert set(d) == {"id", "text", "articles"}
     back = Page.from_dict(json.loads(json.dumps(d, ensure_ascii=False)))

@@ -25,7 +25,7 @@ def rss_run(model: str, pages_file: Path, batch_size: int, threads: int | None =
 
 
 def _rss_child(model: str, pages_file: str, batch_size: str, threads: str) -> None:
-    from newsseg.cli import predict_files
+    from newsseg.predict import predict_files
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

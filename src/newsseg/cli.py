@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from newsseg.paths import shipped_model_dir
+from newsseg.predict import predict_files, predict_isolated, read_reporting
+
+__all__ = ["main", "build_parser", "predict_files"]
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
@@ -43,137 +46,44 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------- predict
-def _resume_lines(*paths: Path) -> dict[str, str]:
-    """Complete output lines of earlier runs (a finished output, then an interrupted run's partial
-    file) by page id, first one wins. Reading a file stops at its first torn line: that page is redone."""
-    kept: dict[str, str] = {}
-    for path in paths:
-        if not path.is_file():
-            continue
-        with open(path, "rb") as fh:
-            for raw in fh:
-                try:
-                    pid = json.loads(raw.decode("utf-8"))["id"]
-                except (ValueError, KeyError, TypeError):  # torn mid-line or mid-character
-                    break
-                kept.setdefault(pid, raw.decode("utf-8").rstrip("\r\n"))
-    return kept
+def _model_load_error() -> type[Exception]:
+    from newsseg.model.segmenter import ModelLoadError  # imports torch: only once the usage is known good
+
+    return ModelLoadError
 
 
-def _read_reporting(inputs: Sequence[str], encoding_errors: str, errors: list[str],
-                    encoding: str = "auto") -> Iterator[Any]:
-    """The readable pages of ``inputs``; each unreadable one is reported on stderr and added to ``errors``."""
-    from newsseg.data.pages import PageError, iter_pages
-
-    for item in iter_pages(inputs, encoding=encoding, errors=encoding_errors):
-        if isinstance(item, PageError):
-            errors.append(str(item))
-            _err(str(item))
-        else:
-            yield item
-
-
-def _predict_isolated(seg: Any, pages: Iterator[Any], batch_size: int, errors: list[str],
-                      chunk: int = 64) -> Iterator[Any]:
-    """``seg.predict_pages`` that survives a page it cannot handle: a chunk that raises is redone
-    page by page, and the failing page is reported (and counted as an error) instead of ending the run."""
-    import itertools
-
-    while block := list(itertools.islice(pages, chunk)):
-        try:
-            done = list(seg.predict_pages(block, batch_size=batch_size))
-        except Exception:  # noqa: BLE001 - any bug on one odd page must not lose the others
-            done = []
-            for page in block:
-                try:
-                    done += list(seg.predict_pages([page], batch_size=batch_size))
-                except Exception as e:  # noqa: BLE001
-                    msg = f"page {page.id!r}: prediction failed ({type(e).__name__}: {e})"
-                    errors.append(msg)
-                    _err(msg)
-        yield from done
-
-
-def predict_files(inputs: Sequence[str], output: str, model: str | None = None, batch_size: int = 8,
-                  encoding_errors: str = "strict", resume: bool = False, quantize: str | None = None,
-                  progress: bool = True, workers: int = 1, threads: int | None = None,
-                  encoding: str = "auto") -> dict[str, Any]:
-    """Segment every page of ``inputs`` into ``output`` (JSONL, written atomically).
-
-    Returns ``{"written": n, "kept": n, "skipped": n, "errors": [str, ...], "output": path}``.
-    Unreadable pages, and pages the model fails on, are reported in ``errors``, never dropped
-    silently. The output appears only when the run completes; until then pages go to
-    ``.OUTPUT.partial``. ``resume=True`` keeps the pages already in ``output`` or in the partial
-    file of an interrupted run, and skips them. Raises ``FileNotFoundError`` for a missing input
-    and :class:`~newsseg.model.segmenter.ModelLoadError` for a model that cannot be loaded.
-    ``workers > 1`` shards the pages over that many processes (:func:`newsseg.distributed.predict_parallel`:
-    same output, same order); ``threads`` is torch's thread count per process.
-    """
-    from tqdm import tqdm
-
-    from newsseg.data.pages import Page, atomic_output, partial_path
-    from newsseg.model.segmenter import Segmenter
-    from newsseg.runtime import tune_allocator
-
-    out = Path(output)
-    missing = [p for p in inputs if not Path(p).exists()]
-    if missing:  # a typo on the command line: say so before loading the model
-        raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
-    if out.is_dir():
-        raise IsADirectoryError(f"output {out} is a directory; give a .jsonl file name")
-    tune_allocator()
-    seg = Segmenter.from_pretrained(model, quantize=quantize, num_threads=threads)  # fails early if unusable
-    kept = _resume_lines(out, partial_path(out)) if resume else {}
-    errors: list[str] = []
-    skipped = 0
-
-    def readable() -> Iterator[Page]:
-        nonlocal skipped
-        for item in _read_reporting(inputs, encoding_errors, errors, encoding):
-            if item.id in kept:
-                skipped += 1
-            else:
-                yield Page(item.id, item.text, [])  # gold articles in the input are not passed on
-
-    n = 0
-    try:
-        # keep_partial: an interrupted run leaves .OUTPUT.partial (never a complete-looking
-        # OUTPUT), and --resume continues from the pages it holds.
-        with atomic_output(out, keep_partial=True) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-            for line in kept.values():
-                fh.write(line + "\n")
-            if workers > 1:
-                from newsseg.distributed import predict_parallel
-
-                del seg  # each worker loads its own
-                preds = predict_parallel(readable(), model, workers, batch_size, quantize, threads=threads,
-                                         errors=errors)
-            else:
-                preds = _predict_isolated(seg, readable(), batch_size, errors)
-            for page in tqdm(preds, desc="pages", unit="page", disable=not progress):
-                fh.write(page.to_json() + "\n")
-                n += 1
-    except BaseException:
-        if partial_path(out).exists():
-            _err(f"stopped after {n} new pages; {out} was not written, the pages done so far are in "
-                 f"{partial_path(out)} (re-run with --resume to continue)")
-        raise
-    return {"written": n, "kept": len(kept), "skipped": skipped, "errors": errors, "output": str(out)}
+def _report_not_pages(not_pages: list[str]) -> None:
+    if not_pages:
+        shown = ", ".join(not_pages[:5]) + (f" and {len(not_pages) - 5} more" if len(not_pages) > 5 else "")
+        _err(f"skipped {len(not_pages)} files that are not .txt or .jsonl pages: {shown}")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from newsseg.model.segmenter import ModelLoadError
-
     if args.batch_size < 1 or args.workers < 1 or (args.threads is not None and args.threads < 1):
         _err("--batch-size, --workers and --threads must be at least 1")
         return EXIT_USAGE
+    missing = [p for p in args.inputs if not Path(p).exists()]
+    if missing:  # answered before torch is imported
+        _err(f"no such file or directory: {', '.join(missing)}")
+        return EXIT_USAGE
+    if args.resume and args.format != "pages":
+        _err("--resume needs --format pages")
+        return EXIT_USAGE
+    if args.quiet:
+        _quiet_libraries()
     try:
         res = predict_files(args.inputs, args.output, args.model, args.batch_size, args.encoding_errors,
                             args.resume, args.quantize, progress=not args.quiet, workers=args.workers,
-                            threads=args.threads, encoding=args.encoding)
-    except (ModelLoadError, OSError) as e:
+                            threads=args.threads, encoding=args.encoding, output_format=args.format)
+    except (OSError, ValueError) as e:
         _err(str(e))
         return EXIT_USAGE
+    except Exception as e:
+        if isinstance(e, _model_load_error()):
+            _err(str(e))
+            return EXIT_USAGE
+        raise
+    _report_not_pages(res["not_pages"])
     print(f"{res['written']} pages written to {res['output']}"
           + (f", {res['kept']} kept from the earlier run" if res["kept"] else "")
           + (f", {res['skipped']} already there" if res["skipped"] else "")
@@ -186,14 +96,29 @@ def _printable(s: str) -> str:
     return "".join(c if c.isprintable() else "\ufffd" for c in s)
 
 
-def cmd_segment(args: argparse.Namespace) -> int:
-    """Print the articles of each page in a human-readable form (the README's main job)."""
-    from newsseg.model.segmenter import ModelLoadError, Segmenter
+def _quiet_libraries() -> None:
+    """``-q``: silence transformers' own bars and notices ("Loading weights …") too."""
+    import os
 
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    """Print the articles of each page: human-readable (the README's main job), or JSONL records."""
     missing = [p for p in args.inputs if not Path(p).exists()]
     if missing:
         _err(f"no such file or directory: {', '.join(missing)}")
         return EXIT_USAGE
+    if args.quiet or args.json:
+        _quiet_libraries()
+    from newsseg.data.articles import article_records
+    from newsseg.data.pages import dumps_json
+    from newsseg.model.segmenter import ModelLoadError, Segmenter
     from newsseg.runtime import tune_allocator
 
     tune_allocator()
@@ -203,14 +128,23 @@ def cmd_segment(args: argparse.Namespace) -> int:
         _err(str(e))
         return EXIT_USAGE
     errors: list[str] = []
-    for page in _predict_isolated(seg, _read_reporting(args.inputs, args.encoding_errors, errors, args.encoding),
-                                  8, errors):
+    not_pages: list[str] = []
+    pages = read_reporting(args.inputs, args.encoding_errors, errors, args.encoding, not_pages)
+    for page in predict_isolated(seg, pages, 8, errors):
+        if args.json:
+            for rec in article_records(page):
+                print(dumps_json(rec), flush=True)
+            continue
         print(f"=== {_printable(page.id)}: {len(page.articles)} articles ===")
         for a in page.articles:
-            head = _printable(a.headline.replace("\n", " / ")) or "(no headline)"
-            body = _printable("".join(a.body.split()))
+            head = _printable(a.headline) or "(no headline)"
+            body = _printable(a.body if args.full else a.body.replace("\n", ""))
             print(f"[{a.id}] {a.topic} ({a.score:.2f}) {len(a.spans)} spans | {head}")
-            print(f"    {body[:60]}…{body[-20:]}" if len(body) > 80 else f"    {body}")
+            if args.full:
+                print("\n".join(f"    {ln}" for ln in body.split("\n")))
+            else:
+                print(f"    {body[:60]}…{body[-20:]}" if len(body) > 80 else f"    {body}")
+    _report_not_pages(not_pages)
     return EXIT_PARTIAL if errors else EXIT_OK
 
 
@@ -280,25 +214,34 @@ def build_parser() -> argparse.ArgumentParser:
                                    "unusable model or a bad option (nothing is written). The output appears "
                                    "only when the run completes; an interrupted run leaves .OUTPUT.partial, "
                                    "which --resume continues from.")
-    p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
-    p.add_argument("-o", "--output", required=True, help="output JSONL (written atomically)")
+    p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories (read recursively; "
+                   "extensions in any case; hidden files skipped; other files listed in a summary)")
+    p.add_argument("-o", "--output", required=True, help="output file (written atomically)")
     p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     p.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
     _add_encoding_args(p)
     p.add_argument("--resume", action="store_true",
-                   help="keep pages already in the output (or in an interrupted run's .partial) and skip them")
+                   help="keep pages already in the output (or in an interrupted run's .partial) whose id and text "
+                        "are unchanged, and skip them")
     p.add_argument("--quantize", choices=["none", "int8"], default=None, help="dynamic int8 quantisation")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="processes, each with its own model (default 1); output identical, same order")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads per process (default: cores / workers; on a busy machine, the free cores)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--format", choices=["pages", "articles", "csv"], default="pages",
+                   help="pages: page-format JSONL, one line per page (default); articles: JSONL, one line per "
+                        "article (page_id, source, article_id, topic, score, headline, body, spans); csv: the same "
+                        "as CSV with a header")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (transformers' included)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("segment", help="print the articles of pages, human-readable")
-    p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
+    p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories (read recursively)")
     p.add_argument("--model", help=f"model directory (default: the shipped model, {shipped_model_dir()})")
     _add_encoding_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON line per article (as predict --format articles)")
+    p.add_argument("--full", action="store_true", help="print each article's whole body, not an excerpt")
+    p.add_argument("-q", "--quiet", action="store_true", help="no library progress bars")
     p.set_defaults(func=cmd_segment)
 
     p = sub.add_parser("fit-decoder", help="re-fit a model's line head, linking weights and article topic model",

@@ -65,9 +65,9 @@ def _worker_predict(model: str | None, quantize: str | None, threads: int, batch
     seg, errors = _WORKER["seg"], []
     chunk = (Page(i, t) for i, t in pages)
     if isolate:  # as `newsseg predict`: a page the model fails on is reported, the others are kept
-        from newsseg.cli import _predict_isolated
+        from newsseg.predict import predict_isolated
 
-        return list(_predict_isolated(seg, chunk, batch_size, errors, chunk=len(pages))), errors
+        return list(predict_isolated(seg, chunk, batch_size, errors, chunk=len(pages))), errors
     return list(seg.predict_pages(chunk, batch_size=batch_size, chunk_pages=len(pages))), errors
 
 

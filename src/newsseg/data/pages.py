@@ -74,7 +74,10 @@ class Span:
 class Article:
     """An article: its topic and its spans in reading order.
 
-    ``headline`` and ``body`` need the page text, so they are filled in by :class:`Page`.
+    ``headline`` and ``body`` are its text as a reader wants it, OCR line breaks joined
+    (:func:`newsseg.data.articles.join_lines`; body fragments one per line); ``headline_raw`` and
+    ``body_raw`` are the spans' text exactly as on the page, one span per line. All four need the
+    page text, so :class:`Page` fills them in.
     """
 
     id: str
@@ -83,6 +86,8 @@ class Article:
     score: float | None = None
     headline: str = ""
     body: str = ""
+    headline_raw: str = ""
+    body_raw: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "topic": self.topic,
@@ -108,16 +113,23 @@ class Page:
     id: str
     text: str
     articles: list[Article] = field(default_factory=list)
+    source: str = ""     # where the page was read from: a file, or ``file:line`` for JSONL
+    encoding: str = ""   # the encoding its bytes were decoded with
 
     def __post_init__(self) -> None:
         self.fill_texts()
 
     def fill_texts(self) -> None:
-        """Set each article's ``headline`` / ``body`` strings from its spans."""
+        """Set each article's ``headline`` / ``body`` (joined) and ``*_raw`` strings from its spans."""
+        from newsseg.data.articles import join_headline, join_lines
+
         for art in self.articles:
             art.spans.sort(key=lambda s: s.start)
-            art.headline = "\n".join(self.text[s.start:s.end] for s in art.spans if s.role == "headline")
-            art.body = "\n".join(self.text[s.start:s.end] for s in art.spans if s.role == "body")
+            heads = [self.text[s.start:s.end] for s in art.spans if s.role == "headline"]
+            bodies = [self.text[s.start:s.end] for s in art.spans if s.role == "body"]
+            art.headline_raw, art.body_raw = "\n".join(heads), "\n".join(bodies)
+            art.headline = join_headline(heads)
+            art.body = "\n".join(j for b in bodies if (j := join_lines(b)))
 
     @property
     def spans(self) -> list[tuple[Span, Article]]:
@@ -127,7 +139,12 @@ class Page:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "text": self.text, "articles": [a.to_dict() for a in self.articles]}
+        d: dict[str, Any] = {"id": self.id, "text": self.text, "articles": [a.to_dict() for a in self.articles]}
+        if self.source:
+            d["source"] = self.source
+        if self.encoding:
+            d["encoding"] = self.encoding
+        return d
 
     def to_json(self) -> str:
         return dumps_json(self.to_dict())
@@ -172,7 +189,9 @@ class Page:
             if not isinstance(topic, str):
                 raise PageFormatError(f"{aw}: 'topic' must be a string")
             arts.append(Article(str(a.get("id", f"a{i + 1}")), topic, spans, _opt_float(a.get("score"), aw)))
-        return cls(str(pid), text, arts)
+        source, enc = d.get("source", ""), d.get("encoding", "")
+        return cls(str(pid), text, arts, source=source if isinstance(source, str) else "",
+                   encoding=enc if isinstance(enc, str) else "")
 
 
 def _opt_float(x: Any, where: str) -> float | None:
@@ -241,8 +260,16 @@ def _decode(raw: bytes, encoding: str, errors: str, offset: int = 0) -> str:
 
 def iter_pages(paths: Iterable[str | os.PathLike[str]], *, validate: bool = False,
                topics: Sequence[str] | None = DEFAULT_TOPICS, encoding: str = "utf-8",
-               errors: str = "strict") -> Iterator[Page | PageError]:
+               errors: str = "strict", skipped: list[str] | None = None,
+               provenance: bool = True) -> Iterator[Page | PageError]:
     """Stream pages from ``.jsonl`` files, ``.txt`` files and directories (of ``.txt``/``.jsonl``).
+
+    Directories are read recursively; extensions match in any case (``.TXT``); hidden files and
+    folders are skipped, and every other file that is not a page is appended to ``skipped``. A
+    ``.txt`` page's id is its path relative to the directory given, without extension (``a/p1``),
+    or its file name without extension when the file itself is given; each page records its
+    ``source`` (the file, ``file:line`` for JSONL) and the ``encoding`` it was read with, unless
+    ``provenance=False`` (gold pages read back as stored).
 
     Yields a :class:`Page` per readable page and a :class:`PageError` per unreadable one, one at a
     time, so memory does not grow with the number of pages. ``validate=True`` also checks gold spans.
@@ -252,19 +279,27 @@ def iter_pages(paths: Iterable[str | os.PathLike[str]], *, validate: bool = Fals
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            # Broken symlinks are listed too, so they are reported instead of silently skipped.
-            files = sorted(f for f in path.rglob("*")
-                           if f.suffix in (".txt", ".jsonl") and (f.is_file() or f.is_symlink()))
+            files = []
+            for f in sorted(path.rglob("*")):
+                rel = f.relative_to(path)
+                # Broken symlinks are listed too, so they are reported instead of silently skipped.
+                if not (f.is_file() or f.is_symlink()) or any(part.startswith(".") for part in rel.parts):
+                    continue
+                if f.suffix.lower() in (".txt", ".jsonl"):
+                    files.append(f)
+                elif skipped is not None:
+                    skipped.append(str(f))
             if not files:
                 yield PageError(str(path), None, "directory holds no .txt or .jsonl files")
             for f in files:
-                yield from _iter_file(f, validate, topics, encoding, errors)
+                yield from _iter_file(f, validate, topics, encoding, errors,
+                                      f.relative_to(path).with_suffix("").as_posix(), provenance)
         else:
-            yield from _iter_file(path, validate, topics, encoding, errors)
+            yield from _iter_file(path, validate, topics, encoding, errors, path.stem, provenance)
 
 
 def _iter_file(path: Path, validate: bool, topics: Sequence[str] | None, encoding: str,
-               errors: str) -> Iterator[Page | PageError]:
+               errors: str, txt_id: str, provenance: bool) -> Iterator[Page | PageError]:
     src = str(path)
     if not path.exists():
         yield PageError(src, None, "broken symbolic link" if path.is_symlink() else "no such file")
@@ -275,15 +310,15 @@ def _iter_file(path: Path, validate: bool, topics: Sequence[str] | None, encodin
         yield PageError(src, None, f"cannot read: {e.strerror or e}")
         return
     with fh:
-        if path.suffix != ".jsonl":
+        if path.suffix.lower() != ".jsonl":
             from newsseg.data.textio import TextDecodeError, decode_text
 
             try:
-                text, _ = decode_text(fh.read(), encoding, errors)
+                text, used = decode_text(fh.read(), encoding, errors)
             except (TextDecodeError, OSError) as e:
                 yield PageError(src, None, str(e))
                 return
-            yield Page(path.stem, text, [])
+            yield Page(txt_id, text, [], source=src, encoding=used) if provenance else Page(txt_id, text, [])
             return
         offset = 0
         encoding = "utf-8" if encoding == "auto" else encoding  # JSON is UTF-8
@@ -300,6 +335,8 @@ def _iter_file(path: Path, validate: bool, topics: Sequence[str] | None, encodin
                 page = Page.from_dict(obj, where=f"page {obj.get('id', '?')!r}" if isinstance(obj, dict) else "page")
                 if not page.id:
                     page.id = f"{path.stem}-{lineno}"
+                if provenance and not page.source:
+                    page.source, page.encoding = f"{src}:{lineno}", encoding
                 if validate:
                     validate_page(page, topics)
             except json.JSONDecodeError as e:
@@ -318,7 +355,7 @@ def read_pages(path: str | os.PathLike[str], *, validate: bool = True,
                topics: Sequence[str] | None = DEFAULT_TOPICS) -> list[Page]:
     """Read every page of a file or directory, raising :class:`PageFormatError` on the first bad one."""
     out = []
-    for item in iter_pages([path], validate=validate, topics=topics):
+    for item in iter_pages([path], validate=validate, topics=topics, provenance=False):
         if isinstance(item, PageError):
             raise PageFormatError(str(item))
         out.append(item)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence, overload
+from typing import Any, Iterable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 import torch
@@ -226,11 +226,45 @@ class Segmenter:
     def predict(self, texts: Sequence[str], batch_size: int = ...) -> list[Page]: ...
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 8) -> Page | list[Page]:
-        """Segment one page (``str`` -> ``Page``) or many (list -> list, batched across pages)."""
+        """Segment one page (``str`` -> ``Page``) or many (list -> list, batched across pages).
+
+        A page dict or :class:`Page` is not text: pass ``page["text"]``, or stream them with :meth:`pipe`.
+        """
         if isinstance(texts, str):
             return next(self.predict_pages([Page("page", texts)], batch_size=batch_size))
+        if isinstance(texts, (Mapping, Page)):
+            raise TypeError(f"predict() takes page text (a str) or a list of texts, not a {type(texts).__name__}: "
+                            "use seg.predict(page['text']) or seg.pipe([page])")
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"predict(): item {i} is a {type(t).__name__}, not page text; "
+                                "use seg.pipe(...) for page dicts or Page objects")
         pages = (Page(f"page-{i + 1}", t) for i, t in enumerate(texts))
         return list(self.predict_pages(pages, batch_size=batch_size))
+
+    def pipe(self, items: Iterable[str | Mapping[str, Any] | Page], batch_size: int = 8,
+             chunk_pages: int = 64) -> Iterator[Page]:
+        """Stream predictions for page texts, page dicts (``{"id", "text"}``) or :class:`Page` objects,
+        like spaCy's ``nlp.pipe``: lazily, ``chunk_pages`` pages at a time, in input order.
+
+        Example::
+
+            for page in seg.pipe(({"id": f.stem, "text": f.read_text()} for f in files), batch_size=16):
+                print(page.id, [a.headline for a in page.articles])
+        """
+        def pages() -> Iterator[Page]:
+            for i, item in enumerate(items):
+                if isinstance(item, str):
+                    yield Page(f"page-{i + 1}", item)
+                elif isinstance(item, Page):
+                    yield Page(item.id, item.text, [], source=item.source, encoding=item.encoding)
+                elif isinstance(item, Mapping):
+                    p = Page.from_dict(item, where=f"item {i}")
+                    yield Page(p.id or f"page-{i + 1}", p.text, [], source=p.source, encoding=p.encoding)
+                else:
+                    raise TypeError(f"pipe(): item {i} is a {type(item).__name__}; expected str, dict or Page")
+        return self.predict_pages(pages(), batch_size=batch_size, chunk_pages=chunk_pages)
 
     def predict_pages(self, pages: Iterable[Page], batch_size: int = 8, chunk_pages: int = 64) -> Iterator[Page]:
         """Stream predictions: pages are read ``chunk_pages`` at a time, so memory stays flat.
@@ -282,6 +316,8 @@ class Segmenter:
         done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
                                  self.config.topic_labels, self.config.link, self.config.line_head))
         pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
+        for out, (page, *_) in zip(pages, probs):
+            out.source, out.encoding = page.source, page.encoding
         if self.article_topic is not None:
             # One article-level decision per article: encoder votes and the article's n-grams.
             weight = float(self.config.article_topic.get("weight", 0.5))

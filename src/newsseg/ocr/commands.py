@@ -59,7 +59,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     print(f"gold: {stats.chars} OCR characters, {stats.by_box / max(1, stats.chars):.1%} settled by boxes, "
           f"{stats.by_alignment / max(1, stats.chars):.1%} by alignment, {stats.unowned / max(1, stats.chars):.1%} "
           f"unowned; box/alignment agreement {stats.agreement:.2%} over {stats.both} characters; "
-          f"alignment recovers {stats.coverage:.1%} of drawn article characters")
+          f"one difflib alignment pairs {stats.coverage:.1%} of drawn article characters (reading order across "
+          f"gutters defeats a single alignment: boxes decide)")
     return 0
 
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+import statistics
 import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any, Sequence
 from tqdm.auto import tqdm
 
 from newsseg.data.corpus import CorpusArticle
+from newsseg.data.encoding import GUTTER_RE
 from newsseg.data.names import find_names
 from newsseg.data.pages import Page, atomic_write_text, dumps_json
 from newsseg.ocr.engine import run_tesseract
@@ -61,6 +63,17 @@ def pick_articles(articles: Sequence[CorpusArticle], seed: int | str, index: int
     """The articles offered to page ``index``; depends only on ``(seed, index)`` and the articles."""
     rng = random.Random(f"ocr-pick:{seed}:{index}")
     return rng.sample(list(articles), min(ARTICLES_PER_PAGE, len(articles)))
+
+
+def reading_order(text: str, chars_per_line: int) -> str:
+    """How the engine read the page: ``across`` (median line well over a column: lines run across
+    gutters), ``mixed`` (over 10 % of lines hold a gutter) or ``columns`` (column by column)."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return "columns"
+    if statistics.median(len(ln) for ln in lines) > 1.5 * chars_per_line:
+        return "across"
+    return "mixed" if sum(bool(GUTTER_RE.search(ln)) for ln in lines) > 0.1 * len(lines) else "columns"
 
 
 _NAMES: dict[str, dict[str, str]] = {}   # per worker process: find_names results by article id
@@ -105,7 +118,9 @@ def build_ocr_pages(articles: Sequence[CorpusArticle], n_pages: int, settings: O
                     keep_images: bool = False, progress: bool = True) -> tuple[list[Page], GoldStats, Path]:
     """Pages ``0..n_pages-1`` of the set ``(articles, settings)``, built where missing from the cache.
 
-    Returns the pages in order, their summed gold statistics and the cache folder.
+    Returns the pages in order, their summed gold statistics and the cache folder. Page ids name the
+    reading order (:func:`reading_order`), so evaluation reports each kind:
+    ``ocr-{seed}-{columns|mixed|across}-{index}``.
     """
     settings = settings or OcrSettings()
     folder = Path(cache_dir or default_cache_dir()) / settings.key(articles)
@@ -133,6 +148,8 @@ def build_ocr_pages(articles: Sequence[CorpusArticle], n_pages: int, settings: O
     pages, total = [], GoldStats()
     for i in range(n_pages):
         record = json.loads((folder / "pages" / f"{i:05d}.json").read_text(encoding="utf-8"))
-        pages.append(Page.from_dict(record["page"]))
+        page = Page.from_dict(record["page"])
+        page.id = f"ocr-{settings.seed}-{reading_order(page.text, record['render']['chars_per_line'])}-{i:05d}"
+        pages.append(page)
         total.add(GoldStats(**record["stats"]))
     return pages, total, folder
