@@ -1,4 +1,4 @@
-"""Bad files and interrupted writes: every problem is named (file, line, byte), nothing is lost (SPEC §6).
+"""Bad files and interrupted writes: every problem is named (file, line, byte), nothing is lost (docs/SPEC.md §6).
 
 Exit codes of ``newsseg predict`` / ``segment``: 0 every page written; 1 some pages could not be
 read or predicted (all the others were written); 2 unusable invocation (missing input, output is a
@@ -16,7 +16,8 @@ import pytest
 
 from newsseg.cli import main
 from newsseg.data import pages as pages_mod
-from newsseg.data.pages import Page, atomic_output, atomic_write_text, partial_path, validate_page, write_pages
+from newsseg.atomic import atomic_output, atomic_write_text, partial_path
+from newsseg.data.pages import Page, validate_page, write_pages
 from newsseg.model.segmenter import Segmenter
 
 GOOD = '{"id": "good-%d", "text": "本报讯 第%d页正文。\\n记者 张伟"}'

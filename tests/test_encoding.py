@@ -31,7 +31,7 @@ def _span(text: str, first: str, last: str | None = None, role: str = "body") ->
 
 
 def hand_labelled_sample(text: str) -> Page:
-    """The real sample page labelled by hand: four articles, nine spans (see SPEC §1)."""
+    """The real sample page labelled by hand: four articles, nine spans (see docs/SPEC.md §1)."""
     head = "headline"
     san = [_span(text, "本报讯 5月15日，高新区", "高新时报 方宝岭 文/图"),
            _span(text, "正视问题 狠抓落实\n以“绣花”之功推进创卫复审\n高新区举办迎接国家卫生城市复审工作现场观摩会", role=head)]

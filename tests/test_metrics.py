@@ -1,4 +1,4 @@
-"""Every metric pinned on small hand-computed pages (SPEC §3); the arithmetic is in the comments."""
+"""Every metric pinned on small hand-computed pages (docs/SPEC.md §3); the arithmetic is in the comments."""
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ def test_ocr_gold_covers_each_article_and_boxes_agree_with_alignment(ocr_pages: 
             recall = sum((drawn & got).values()) / sum(drawn.values())
             assert recall >= 0.85, (art.id, recall)
             assert art.topic == rendered.topics[art.id]
-        # Spans are well formed (SPEC §2): inside the text, no overlap, trimmed.
+        # Spans are well formed (docs/SPEC.md §2): inside the text, no overlap, trimmed.
         spans = sorted((s.start, s.end) for a in gold.articles for s in a.spans)
         assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
         assert all(not gold.text[s].isspace() and not gold.text[e - 1].isspace() for s, e in spans)

@@ -1,4 +1,4 @@
-"""Predict never loses a page: arbitrary Unicode in, one valid page-format result out (SPEC §6).
+"""Predict never loses a page: arbitrary Unicode in, one valid page-format result out (docs/SPEC.md §6).
 
 Property tests (hypothesis, derandomized) drive ``Segmenter.predict`` and ``newsseg predict`` with a
 tiny *random* model, which predicts chaotic spans and so exercises the span invariants harder than

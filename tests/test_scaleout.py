@@ -104,7 +104,8 @@ load_best_model_at_end = false
 disable_tqdm = true
 """, encoding="utf-8")
     out = tmp_path / "model"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "newsseg.cli",
+    # --standalone: a local rendezvous on a free port, so a busy 29500 (another job) cannot fail the test.
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "newsseg.cli",
            "train", str(cfg), "-o", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -36,6 +36,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         _err(f"{args.config}: {e}")
         return EXIT_USAGE
     out = args.output or str(Path("runs") / Path(args.config).stem)
+    from newsseg.train.rundir import clear_run, finished_run
+
+    if args.overwrite:
+        removed = clear_run(out)
+        if removed:
+            _err(f"--overwrite: removed {', '.join(removed)} from {out}")
+    elif done := finished_run(out, cfg.training):
+        _err(f"{out} holds a finished run ({done} is written) that already trained as far as the recipe "
+             "asks; nothing to resume. Pass --overwrite to train again from scratch, or -o another directory")
+        return EXIT_USAGE
     from newsseg.train.trainer import train
 
     t0 = time.time()
@@ -74,7 +84,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     try:
         res = predict_files(args.inputs, args.output, args.model, args.batch_size, args.encoding_errors,
                             args.resume, args.quantize, progress=not args.quiet, workers=args.workers,
-                            threads=args.threads, encoding=args.encoding, output_format=args.format)
+                            threads=args.threads, encoding=args.encoding, output_format=args.format,
+                            traditional=args.traditional)
     except (OSError, ValueError) as e:
         _err(str(e))
         return EXIT_USAGE
@@ -87,6 +98,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{res['written']} pages written to {res['output']}"
           + (f", {res['kept']} kept from the earlier run" if res["kept"] else "")
           + (f", {res['skipped']} already there" if res["skipped"] else "")
+          + (f", {res['converted']} in traditional characters read as simplified" if res["converted"] else "")
           + (f", {len(res['errors'])} failed (see above)" if res["errors"] else ""), file=sys.stderr)
     return EXIT_PARTIAL if res["errors"] else EXIT_OK
 
@@ -127,6 +139,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     except ModelLoadError as e:
         _err(str(e))
         return EXIT_USAGE
+    seg.traditional = args.traditional
     errors: list[str] = []
     not_pages: list[str] = []
     pages = read_reporting(args.inputs, args.encoding_errors, errors, args.encoding, not_pages)
@@ -135,7 +148,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
             for rec in article_records(page):
                 print(dumps_json(rec), flush=True)
             continue
-        print(f"=== {_printable(page.id)}: {len(page.articles)} articles ===")
+        script = " (traditional characters, read as simplified)" if page.script else ""
+        print(f"=== {_printable(page.id)}: {len(page.articles)} articles{script} ===")
         for a in page.articles:
             head = _printable(a.headline) or "(no headline)"
             body = _printable(a.body if args.full else a.body.replace("\n", ""))
@@ -185,6 +199,10 @@ def _add_encoding_args(p: argparse.ArgumentParser) -> None:
                         "and UTF-16 with charset-normalizer) or a codec name such as gb18030, big5, utf-16")
     p.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
                    help="undecodable bytes: 'strict' reports the page, 'replace' decodes with U+FFFD")
+    p.add_argument("--traditional", choices=["auto", "convert", "keep"], default="auto",
+                   help="traditional-character pages: 'auto' (default) reads a page that looks traditional as "
+                        "simplified, character for character (OpenCC), and marks it \"script\": \"traditional\"; "
+                        "offsets and output text stay the original; 'convert' always, 'keep' never")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,11 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a segmenter from a TOML recipe",
                        description="Train a segmenter (Hugging Face Trainer). Re-running into the same "
-                                   "output directory resumes from the last checkpoint.")
+                                   "output directory resumes an unfinished run from its last checkpoint (or trains a "
+                                   "finished one on, when asked for more epochs); a finished run re-run as it was "
+                                   "is refused unless --overwrite.")
     p.add_argument("config", help="TOML recipe, e.g. train/small.toml")
     p.add_argument("-o", "--output", help="output directory (default runs/<recipe name>)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe value, e.g. --set training.num_train_epochs=1")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over: remove what an earlier run wrote into the output directory (checkpoints, "
+                        "composed pages, cache, model files, metrics) and train from scratch")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="segment pages into page-format JSONL",

@@ -53,7 +53,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_predict(model: str | None, quantize: str | None, threads: int, batch_size: int, isolate: bool,
-                    pages: list[tuple[str, str]]) -> tuple[list[Page], list[str]]:
+                    traditional: str, pages: list[Page]) -> tuple[list[Page], list[str]]:
     """Runs in a worker process: load the model once (lazily, so load errors reach the parent)."""
     from newsseg.model.segmenter import Segmenter
 
@@ -63,7 +63,8 @@ def _worker_predict(model: str | None, quantize: str | None, threads: int, batch
         tune_allocator()
         _WORKER["seg"] = Segmenter.from_pretrained(model, quantize=quantize, num_threads=threads)
     seg, errors = _WORKER["seg"], []
-    chunk = (Page(i, t) for i, t in pages)
+    seg.traditional = traditional
+    chunk = iter(pages)
     if isolate:  # as `newsseg predict`: a page the model fails on is reported, the others are kept
         from newsseg.predict import predict_isolated
 
@@ -73,13 +74,15 @@ def _worker_predict(model: str | None, quantize: str | None, threads: int, batch
 
 def predict_parallel(pages: Iterable[Page], model: str | os.PathLike[str] | None = None, workers: int = 2,
                      batch_size: int = 8, quantize: str | None = None, chunk_pages: int = 64,
-                     threads: int | None = None, errors: list[str] | None = None) -> Iterator[Page]:
+                     threads: int | None = None, errors: list[str] | None = None,
+                     traditional: str = "auto") -> Iterator[Page]:
     """Predict ``pages`` on ``workers`` processes; yields pages in input order, streaming.
 
     Same output as ``Segmenter.from_pretrained(model).predict_pages(pages, batch_size, chunk_pages)``.
     ``threads`` is the torch thread count of each worker (default: cores // workers). With an
     ``errors`` list, a page the model fails on is reported there and skipped (as ``newsseg
-    predict`` does); without one, the failure is raised. Workers are started with ``spawn``:
+    predict`` does); without one, the failure is raised. ``traditional`` is
+    :attr:`Segmenter.traditional` in every worker. Workers are started with ``spawn``:
     forking a process whose OpenMP runtime is running can deadlock.
     """
     import multiprocessing as mp
@@ -99,7 +102,9 @@ def predict_parallel(pages: Iterable[Page], model: str | os.PathLike[str] | None
     try:
         for chunk in chunked(pages, chunk_pages):
             pending.append(pool.submit(_worker_predict, model_arg, quantize, nthreads, batch_size,
-                                       errors is not None, [(p.id, p.text) for p in chunk]))
+                                       errors is not None, traditional,
+                                       # gold articles stay behind; id, text and provenance travel
+                                       [Page(p.id, p.text, [], source=p.source, encoding=p.encoding) for p in chunk]))
             if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield from collect()
         while pending:

@@ -113,13 +113,15 @@ def _records(page: Any, fmt: str) -> list[str]:
 def predict_files(inputs: Sequence[str], output: str, model: str | None = None, batch_size: int = 8,
                   encoding_errors: str = "strict", resume: bool = False, quantize: str | None = None,
                   progress: bool = True, workers: int = 1, threads: int | None = None,
-                  encoding: str = "auto", output_format: str = "pages") -> dict[str, Any]:
+                  encoding: str = "auto", output_format: str = "pages", traditional: str = "auto"
+                  ) -> dict[str, Any]:
     """Segment every page of ``inputs`` into ``output``, written atomically.
 
     ``output_format``: ``pages`` (page-format JSONL, one line per page, with ``source`` and
     ``encoding``), ``articles`` (JSONL, one line per article: page id, source, article id, topic,
     score, joined headline and body text, spans) or ``csv`` (the same fields, with a header).
-    Returns ``{"written", "kept", "skipped", "errors": [str, ...], "not_pages": [path, ...], "output"}``.
+    Returns ``{"written", "kept", "skipped", "converted", "errors": [str, ...], "not_pages": [path, ...],
+    "output"}``.
     Unreadable pages, and pages the model fails on, are reported in ``errors``, never dropped
     silently; files in input directories that are not pages are listed in ``not_pages``. The output
     appears only when the run completes; until then pages go to ``.OUTPUT.partial``, flushed every
@@ -127,6 +129,8 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
     in ``output`` or in the partial file of an interrupted run whose id and text are unchanged, and
     skips them. Raises ``FileNotFoundError`` for a missing input, ``ValueError`` for a bad option and
     :class:`~newsseg.model.segmenter.ModelLoadError` for a model that cannot be loaded.
+    ``traditional`` (``auto``/``convert``/``keep``) is :attr:`Segmenter.traditional`: pages read as
+    simplified carry ``"script": "traditional"`` and are counted in ``converted``.
     ``workers > 1`` shards the pages over that many processes (:func:`newsseg.distributed.predict_parallel`:
     same output, same order); ``threads`` is torch's thread count per process.
     """
@@ -142,12 +146,14 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
         raise ValueError("--resume needs --format pages (article records do not hold the page text to compare)")
     from tqdm import tqdm
 
-    from newsseg.data.pages import Page, atomic_output, partial_path
+    from newsseg.atomic import atomic_output, partial_path
+    from newsseg.data.pages import Page
     from newsseg.model.segmenter import Segmenter
     from newsseg.runtime import tune_allocator
 
     tune_allocator()
     seg = Segmenter.from_pretrained(model, quantize=quantize, num_threads=threads)  # fails early if unusable
+    seg.traditional = traditional
     kept: dict[tuple[str, str], str] = {}
     if resume:
         earlier = _resume_lines(out, partial_path(out))
@@ -166,7 +172,7 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
             else:  # gold articles in the input are not passed on
                 yield Page(item.id, item.text, [], source=item.source, encoding=item.encoding)
 
-    n = 0
+    n = converted = 0
     try:
         # keep_partial: an interrupted run leaves .OUTPUT.partial (never a complete-looking
         # OUTPUT), and --resume continues from the pages it holds.
@@ -182,7 +188,7 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
 
                 del seg  # each worker loads its own
                 preds = predict_parallel(readable(), model, workers, batch_size, quantize, threads=threads,
-                                         errors=errors)
+                                         errors=errors, traditional=traditional)
             else:
                 preds = predict_isolated(seg, readable(), batch_size, errors)
             total = count_pages(inputs) if progress else None
@@ -190,6 +196,7 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
             bar = tqdm(preds, desc="pages", unit="page", disable=not progress,
                        total=None if total is None else max(0, total - len(kept)))
             for page in bar:
+                converted += page.script == "traditional"
                 for line in _records(page, output_format):
                     fh.write(line + "\n")
                 n += 1
@@ -201,5 +208,5 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
             _err(f"stopped after {n} new pages; {out} was not written, the pages done so far are in "
                  f"{partial_path(out)} (re-run with --resume to continue)")
         raise
-    return {"written": n, "kept": len(kept), "skipped": skipped, "errors": errors, "not_pages": not_pages,
+    return {"written": n, "kept": len(kept), "skipped": skipped, "converted": converted, "errors": errors, "not_pages": not_pages,
             "output": str(out)}

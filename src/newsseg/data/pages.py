@@ -1,10 +1,10 @@
-"""The page format (SPEC §2): dataclasses, JSONL / ``.txt`` I/O and the gold validator.
+"""The page format (docs/SPEC.md §2): dataclasses, JSONL / ``.txt`` I/O and the gold validator.
 
 A page is ``{"id", "text", "articles": [{"id", "topic", "spans": [{"start", "end", "role"}]}]}``
 with half-open code-point offsets. Predictions add ``"score"`` to articles and spans.
 
 Reading never raises on a bad page: :func:`iter_pages` yields :class:`PageError` records that
-name the file, the line and the problem, so callers can report them and carry on (SPEC §6).
+name the file, the line and the problem, so callers can report them and carry on (docs/SPEC.md §6).
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+
+from newsseg.atomic import atomic_output
+
 
 ROLES: tuple[str, ...] = ("headline", "body")
 DEFAULT_TOPICS: tuple[str, ...] = ("sanitation", "projects", "legal", "investment", "other")
@@ -115,6 +117,7 @@ class Page:
     articles: list[Article] = field(default_factory=list)
     source: str = ""     # where the page was read from: a file, or ``file:line`` for JSONL
     encoding: str = ""   # the encoding its bytes were decoded with
+    script: str = ""     # "traditional" when the model read it converted to simplified (offsets unchanged)
 
     def __post_init__(self) -> None:
         self.fill_texts()
@@ -144,6 +147,8 @@ class Page:
             d["source"] = self.source
         if self.encoding:
             d["encoding"] = self.encoding
+        if self.script:
+            d["script"] = self.script
         return d
 
     def to_json(self) -> str:
@@ -189,9 +194,9 @@ class Page:
             if not isinstance(topic, str):
                 raise PageFormatError(f"{aw}: 'topic' must be a string")
             arts.append(Article(str(a.get("id", f"a{i + 1}")), topic, spans, _opt_float(a.get("score"), aw)))
-        source, enc = d.get("source", ""), d.get("encoding", "")
+        source, enc, script = (d.get(k, "") for k in ("source", "encoding", "script"))
         return cls(str(pid), text, arts, source=source if isinstance(source, str) else "",
-                   encoding=enc if isinstance(enc, str) else "")
+                   encoding=enc if isinstance(enc, str) else "", script=script if isinstance(script, str) else "")
 
 
 def _opt_float(x: Any, where: str) -> float | None:
@@ -360,44 +365,6 @@ def read_pages(path: str | os.PathLike[str], *, validate: bool = True,
             raise PageFormatError(str(item))
         out.append(item)
     return out
-
-
-def partial_path(path: str | os.PathLike[str]) -> Path:
-    """Where :func:`atomic_output` keeps an interrupted ``keep_partial`` write: ``.NAME.partial``."""
-    path = Path(path)
-    return path.with_name(f".{path.name}.partial")
-
-
-@contextmanager
-def atomic_output(path: str | os.PathLike[str], *, keep_partial: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; when the block succeeds it is synced and renamed onto ``path``.
-
-    An interrupted write therefore never leaves a truncated file under the real name. The
-    temporary file is removed on error, or kept as :func:`partial_path` when ``keep_partial``
-    (``newsseg predict --resume`` picks up the pages it holds).
-
-    Example::
-
-        with atomic_output("out/metrics.json") as tmp:
-            tmp.write_text("{}", encoding="utf-8")
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partial_path(path) if keep_partial else path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:  # data must be on disk before the rename makes it visible
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if not keep_partial and tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write a UTF-8 text file atomically (see :func:`atomic_output`)."""
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def write_pages(pages: Iterable[Page | dict[str, Any]], path: str | os.PathLike[str]) -> int:

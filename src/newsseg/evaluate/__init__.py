@@ -1,4 +1,4 @@
-"""newsseg.evaluate: metrics (SPEC §3), baselines and reports.
+"""newsseg.evaluate: metrics (docs/SPEC.md §3), baselines and reports.
 
 Heavy pieces (scikit-learn, matplotlib, the model) are imported lazily by the functions that use them.
 """

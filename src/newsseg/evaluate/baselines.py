@@ -1,4 +1,4 @@
-"""Two baselines a reviewer would ask for, producing page-format predictions (SPEC §2).
+"""Two baselines a reviewer would ask for, producing page-format predictions (docs/SPEC.md §2).
 
 Both label each non-blank line ``B-body`` / ``I-body`` / ``B-head`` / ``I-head`` / ``O`` and share
 one assembler: a ``B-body`` line opens a new article, ``I-body`` continues the current one (a new

@@ -14,7 +14,7 @@ def register(subparsers: Any) -> None:
     """Add ``evaluate`` to the ``newsseg`` command's subparsers."""
     p = subparsers.add_parser(
         "evaluate", help="score a model / predictions / baselines on gold pages",
-        description="Score a model, a prediction file and/or the baselines on gold pages (SPEC §3), "
+        description="Score a model, a prediction file and/or the baselines on gold pages (docs/SPEC.md §3), "
                     "print a side-by-side table and optionally write a report (metrics.json, report.md, "
                     "confusion PNGs, pages.html).")
     p.add_argument("gold", metavar="GOLD.jsonl", help="gold pages (page-format JSONL)")

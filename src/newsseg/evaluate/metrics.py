@@ -1,4 +1,4 @@
-"""Page segmentation metrics (SPEC §3), over a gold and a predicted :class:`~newsseg.data.pages.Page`.
+"""Page segmentation metrics (docs/SPEC.md §3), over a gold and a predicted :class:`~newsseg.data.pages.Page`.
 
 Every character-level metric skips whitespace. Conventions for edge cases (documented in
 ``evaluate/README.md`` and pinned in ``tests/test_metrics.py``):

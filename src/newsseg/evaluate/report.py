@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.pages import Page, atomic_output, atomic_write_text, write_pages
+from newsseg.atomic import atomic_output, atomic_write_text
+from newsseg.data.pages import Page, write_pages
 from newsseg.evaluate.metrics import METRICS, char_articles, nonspace_mask
 
 PALETTE = ("#ffc078", "#8ce99a", "#74c0fc", "#e599f7", "#ffe066", "#63e6be", "#faa2c1", "#b197fc",

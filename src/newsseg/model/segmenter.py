@@ -13,6 +13,7 @@ from transformers import PreTrainedTokenizerBase
 
 from newsseg.data.encoding import CharVocab, Encoded, Window, best_window, make_windows, stitch_logits
 from newsseg.data.pages import DEFAULT_TOPICS, Page
+from newsseg.data.script import simplified_view
 from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.modeling import SegmenterModel
@@ -105,6 +106,9 @@ class Segmenter:
         self.max_tokens = min(positions, int(getattr(self.config, "window_tokens", 0) or positions)) - 2
         # The article-level topic model (newsseg.model.topic), when the model has one.
         self.article_topic: NgramTopicModel | None = None
+        # Traditional-character pages: "auto" reads those that look traditional as simplified
+        # (newsseg.data.script; offsets unchanged, output keeps the original text), "convert", "keep".
+        self.traditional: str = "auto"
 
     def set_article_topic(self, model: NgramTopicModel | None, weight: float = 0.5) -> None:
         """Install (or with ``None`` remove) the article-level topic model and its weight."""
@@ -312,12 +316,13 @@ class Segmenter:
         return out
 
     def _predict_chunk(self, chunk: list[Page], batch_size: int) -> Iterator[Page]:
+        views = [simplified_view(p.text, self.traditional) for p in chunk]
+        originals = chunk
+        chunk = [Page(p.id, text, []) if converted else p for p, (text, converted) in zip(chunk, views)]
         probs = list(self.page_probs(chunk, batch_size))
         done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
                                  self.config.topic_labels, self.config.link, self.config.line_head))
         pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
-        for out, (page, *_) in zip(pages, probs):
-            out.source, out.encoding = page.source, page.encoding
         if self.article_topic is not None:
             # One article-level decision per article: encoder votes and the article's n-grams.
             weight = float(self.config.article_topic.get("weight", 0.5))
@@ -326,6 +331,10 @@ class Segmenter:
                                       [t for _, _, t in done_pages], self.article_topic)
             for (page, _, _), (mass, ngrams) in zip(done_pages, evidence):
                 assign_topics(page, mass, ngrams, weight, self.config.topic_labels)
+        for i, (orig, (_, converted)) in enumerate(zip(originals, views)):
+            if converted:  # same offsets: report the spans on the text as it was given
+                pages[i] = Page(orig.id, orig.text, pages[i].articles, script="traditional")
+            pages[i].source, pages[i].encoding = orig.source, orig.encoding
         yield from pages
 
     def page_probs(self, chunk: list[Page], batch_size: int

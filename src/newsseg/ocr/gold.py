@@ -3,7 +3,7 @@
 Each OCR character is owned by the drawn character whose cell (its advance by its line pitch) holds
 the centre of the engine's box for it. Only characters the boxes do not settle (no box, or a centre
 on a photo, a rule or white space: mostly the engine's garbage) take the owner of the drawn character
-a sequence alignment (difflib) pairs them with. Runs of one owner become SPEC §2 spans; characters
+a sequence alignment (difflib) pairs them with. Runs of one owner become docs/SPEC.md §2 spans; characters
 owned by nobody between two characters of one owner stay inside that span (a span has no holes),
 anywhere else they are left outside every span, like furniture.
 """

@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 from newsseg.data.corpus import CorpusArticle
 from newsseg.data.encoding import GUTTER_RE
 from newsseg.data.names import find_names
-from newsseg.data.pages import Page, atomic_write_text, dumps_json
+from newsseg.atomic import atomic_write_text
+from newsseg.data.pages import Page, dumps_json
 from newsseg.ocr.engine import run_tesseract
 from newsseg.ocr.gold import GoldStats, gold_page
 from newsseg.ocr.render import RenderConfig, render_page

@@ -38,17 +38,33 @@ def fit_lines_on(cached: Sequence[tuple[Page, Any, np.ndarray, np.ndarray]], top
     return fit_line_head(rows, tags)
 
 
-def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_size: int = 16,
-                 fit_lines: bool = True) -> tuple[dict[str, float], float, float]:
-    """Coordinate search over ``config.link``; returns (weights, objective before, after).
-
-    The objective is the mean of B-cubed F1, line-boundary F1, headline F1 and 1 - Pk.
-
-    The model's config is updated in place with the best weights found.
-    """
+def decode_objective(golds: Sequence[Page], preds: Sequence[Page], topics: Sequence[str]) -> float:
+    """What :func:`tune_linking` maximises: the mean of B-cubed F1, line-boundary F1, headline F1 and 1 - Pk."""
     from newsseg.evaluate.metrics import score_corpus
 
-    cached = [(p, e, b, t) for p, e, b, t in seg.page_probs(list(pages), batch_size) if b is not None]
+    o = score_corpus(golds, preds, topics)["overall"]
+    # Assembly alone would trade boundary and headline quality for bigger clusters: weigh all four.
+    return float(np.mean([o["bcubed_f1"] or 0.0, o["line_f1"] or 0.0, o["headline_f1"] or 0.0,
+                          1.0 - (o["pk"] if o["pk"] is not None else 1.0)]))
+
+
+def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_size: int = 16,
+                 fit_lines: bool = True, progress: bool = True) -> tuple[dict[str, float], float, float]:
+    """Coordinate search over ``config.link``; returns (weights, objective before, after).
+
+    The objective is :func:`decode_objective`.
+
+    The model's config is updated in place with the best weights found. ``progress`` shows a bar over
+    the encoder pass and one over the trials (at most ``rounds`` x weights x factors; the search stops
+    early when a round changes nothing).
+    """
+    from tqdm.auto import tqdm
+
+    # Chunks of 64 pages, as predict_pages reads them: windows are batched within a chunk.
+    chunks = [list(pages[i:i + 64]) for i in range(0, len(pages), 64)]
+    cached = [(p, e, b, t) for chunk in tqdm(chunks, desc="decoder fit: encoder pass", unit="chunk",
+                                             disable=not progress)
+              for p, e, b, t in seg.page_probs(chunk, batch_size) if b is not None]
     golds = [c[0] for c in cached]
     topics = list(seg.config.topic_labels)
     head = seg.config.line_head if fit_lines is False else None
@@ -66,23 +82,25 @@ def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_s
             preds = [link_blocks(p.id, p.text, fb, topics, link) for (p, *_), fb in zip(cached, fixed)]
         else:
             preds = decode_pages([(p, e.char_index, b, t) for p, e, b, t in cached], topics, link, head)
-        o = score_corpus(golds, preds, topics)["overall"]
-        # Assembly alone would trade boundary and headline quality for bigger clusters: weigh all four.
-        return float(np.mean([o["bcubed_f1"] or 0.0, o["line_f1"] or 0.0, o["headline_f1"] or 0.0,
-                              1.0 - (o["pk"] if o["pk"] is not None else 1.0)]))
+        return decode_objective(golds, preds, topics)
 
     best = dict(current)
     start = best_f1 = f1(best)
+    bar = tqdm(total=rounds * len(keys) * len(FACTORS), desc="decoder fit: linking weights", unit="trial",
+               disable=not progress)
     for _ in range(rounds):
         improved = False
         for key in keys:
             for fac in FACTORS:
                 trial = {**best, key: best[key] * fac if best[key] else fac}
                 score = f1(trial)
+                bar.update()
+                bar.set_postfix(objective=f"{best_f1:.4f}", refresh=False)
                 if score > best_f1 + 1e-6:
                     best, best_f1, improved = trial, score, True
         if not improved:
             break
+    bar.close()
     logger.info("decoding weights: objective %.4f -> %.4f on %d pages", start, best_f1, len(cached))
     seg.config.link = best
     return best, start, best_f1

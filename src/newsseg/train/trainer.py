@@ -22,12 +22,13 @@ from newsseg.data.encoding import IGNORE_INDEX, CharVocab, make_windows, token_l
 from newsseg.data.pages import Page, write_pages
 from newsseg.model.segmenter import Segmenter
 from newsseg.train.args import DataArguments, RunConfig
+from newsseg.train.rundir import DEFAULT_EPOCHS
 
 logger = logging.getLogger(__name__)
 
 # Defaults that make a recipe work without a [training] table; a recipe overrides any of them.
 TRAINING_DEFAULTS: dict[str, Any] = {
-    "num_train_epochs": 3, "learning_rate": 5e-4, "per_device_train_batch_size": 8,
+    "num_train_epochs": DEFAULT_EPOCHS, "learning_rate": 5e-4, "per_device_train_batch_size": 8,
     "per_device_eval_batch_size": 16, "warmup_steps": 0.06, "weight_decay": 0.01,
     "lr_scheduler_type": "linear", "eval_strategy": "epoch", "save_strategy": "epoch",
     "save_total_limit": 2, "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
@@ -272,7 +273,7 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
     if dc.tune_linking:
         from newsseg.train.linking import tune_linking
 
-        _, before, after = tune_linking(seg, fit_pages)
+        _, before, after = tune_linking(seg, fit_pages, progress=not targs.disable_tqdm)
         metrics["decode_objective_default"], metrics["decode_objective_tuned"] = before, after
     if dc.article_topic:
         from newsseg.data.corpus import DEFAULT_CORPUS_DIR, load_corpus
