@@ -186,3 +186,21 @@ def test_predict_of_a_dict_is_an_error_with_the_fix(tiny_seg: Any) -> None:
         tiny_seg.predict({"id": "p", "text": "本报讯 甲区召开会议。"})
     with pytest.raises(TypeError, match="pipe"):
         tiny_seg.predict([{"id": "p", "text": "x"}])
+
+
+def test_progress_moves_within_a_long_page(tiny_seg: Any, tiny_dir: Path, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    tiny_seg.on_batch = lambda done, total: calls.append((done, total))
+    try:
+        tiny_seg.predict("本报讯 甲区召开会议，部署工作。\n" * 200, batch_size=4)  # one page, many windows
+    finally:
+        tiny_seg.on_batch = None
+    assert len(calls) > 5 and calls[-1][0] == calls[-1][1]
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    # The CLI with its bars on (no -q): both bars run and the output is the same as with -q.
+    page = tmp_path / "long.txt"
+    page.write_text("本报讯 乙区项目开工。\n" * 300, encoding="utf-8")
+    loud, quiet = tmp_path / "loud.jsonl", tmp_path / "quiet.jsonl"
+    assert main(["predict", "--model", str(tiny_dir), str(page), "-o", str(loud), "--batch-size", "2"]) == 0
+    assert main(["predict", "--model", str(tiny_dir), str(page), "-o", str(quiet), "--batch-size", "2", "-q"]) == 0
+    assert loud.read_bytes() == quiet.read_bytes()

@@ -81,6 +81,19 @@ def predict_isolated(seg: Any, pages: Iterator[Any], batch_size: int, errors: li
         yield from done
 
 
+def _window_bar(tqdm: Any) -> Any:
+    """A second bar under the page bar: the encoder's windows in the current chunk of pages, so the
+    display moves within a long page (one page of 1 MB is ~5,000 windows and minutes of work)."""
+    bar = tqdm(desc="windows in this chunk", unit="win", position=1, leave=False, total=0)
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total or done < bar.n:
+            bar.reset(total=total)
+        bar.update(done - bar.n)
+
+    return update
+
+
 def count_pages(inputs: Sequence[str]) -> int | None:
     """How many pages ``inputs`` hold, cheaply (files and JSONL lines), for the progress bar's total."""
     n = 0
@@ -195,6 +208,8 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
             last_flush = time.monotonic()
             bar = tqdm(preds, desc="pages", unit="page", disable=not progress,
                        total=None if total is None else max(0, total - len(kept)))
+            if progress and workers == 1:
+                seg.on_batch = _window_bar(tqdm)
             for page in bar:
                 converted += page.script == "traditional"
                 for line in _records(page, output_format):

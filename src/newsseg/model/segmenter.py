@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence, overload
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 import torch
@@ -109,6 +109,9 @@ class Segmenter:
         # Traditional-character pages: "auto" reads those that look traditional as simplified
         # (newsseg.data.script; offsets unchanged, output keeps the original text), "convert", "keep".
         self.traditional: str = "auto"
+        # Called as on_batch(windows_done, windows_total) after each forward batch of a chunk of pages,
+        # so a progress bar can move within a long page (a 1 MB page is ~5,000 windows).
+        self.on_batch: Callable[[int, int], None] | None = None
 
     def set_article_topic(self, model: NgramTopicModel | None, weight: float = 0.5) -> None:
         """Install (or with ``None`` remove) the article-level topic model and its weight."""
@@ -313,6 +316,8 @@ class Segmenter:
             for r, k in enumerate(idx):
                 n = len(seqs[k])
                 out[k] = (bl[r, 1:n + 1], tl[r, 1:n + 1])
+            if self.on_batch is not None:
+                self.on_batch(min(b + batch_size, len(order)), len(order))
         return out
 
     def _predict_chunk(self, chunk: list[Page], batch_size: int) -> Iterator[Page]:
