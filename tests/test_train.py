@@ -90,11 +90,12 @@ def test_decoder_fit_reports_what_the_saved_model_does(trained: tuple[Path, dict
     gold = read_pages(d / "composed-eval.jsonl")
     topics = list(seg.config.topic_labels)
 
-    def objective(link: dict[str, float]) -> float:
-        seg.config.link = link
+    def objective(link: dict[str, float], linker: dict[str, Any]) -> float:
+        seg.config.link, seg.config.linker = link, linker
         return decode_objective(gold, list(seg.predict_pages(gold, batch_size=16)), topics)
 
-    tuned, default = objective(dict(seg.config.link)), objective(dict(DEFAULT_LINK))
+    # The fit starts from the default hand weights and no learned linker.
+    tuned, default = objective(dict(seg.config.link), dict(seg.config.linker)), objective(dict(DEFAULT_LINK), {})
     assert tuned == pytest.approx(metrics["decode_objective_tuned"], abs=1e-3)
     assert default == pytest.approx(metrics["decode_objective_default"], abs=1e-3)
 

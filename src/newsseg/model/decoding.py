@@ -17,6 +17,7 @@ import numpy as np
 from newsseg.data.cues import LEAD_RE, SENTENCE_END, is_byline
 from newsseg.data.encoding import LABEL_IS_B, LABEL_ROLE, codepoints, labels_to_spans, line_token_spans
 from newsseg.data.pages import Article, Page, Span
+from newsseg.model.linker import LearnedLinker
 
 # Linking is quadratic in fragments (pairwise similarity, average-link merging). A real page has
 # tens; a 1 MB page or OCR garbage can yield 10^5, which would need terabytes. Fragments are
@@ -210,29 +211,30 @@ def _text_sim(texts: Sequence[str]) -> np.ndarray:
 def decode_page(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
                 topic_probs: np.ndarray, topic_labels: Sequence[str],
                 link: Mapping[str, float] | None = None, line_head: Mapping[str, Any] | None = None,
-                labels: np.ndarray | None = None) -> Page:
+                labels: np.ndarray | None = None, linker: LearnedLinker | None = None) -> Page:
     """Turn per-token probabilities of both heads into a page with linked, scored articles.
 
     With a fitted ``line_head`` (see :mod:`newsseg.model.lines`) tags are decided per line;
     without one, by a constrained Viterbi pass over the tokens. ``labels`` skips that step (see
-    :func:`decode_pages`).
+    :func:`decode_pages`). With a ``linker`` (:mod:`newsseg.model.linker`) body fragments are
+    linked by its learned pair scores instead of the hand-weighted ``body_*`` cues.
     """
     w = {**DEFAULT_LINK, **(link or {})}
     blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, line_head, labels)
-    return link_blocks(page_id, text, blocks, topic_labels, w)
+    return link_blocks(page_id, text, blocks, topic_labels, w, linker)
 
 
 PageProbs = tuple[Page, np.ndarray, np.ndarray, np.ndarray]  # page, char_index, boundary probs, topic probs
 
 
 def decode_pages(items: Sequence[PageProbs], topic_labels: Sequence[str], link: Mapping[str, float] | None = None,
-                 line_head: Mapping[str, Any] | None = None) -> list[Page]:
+                 line_head: Mapping[str, Any] | None = None, linker: LearnedLinker | None = None) -> list[Page]:
     """:func:`decode_page` for many pages; without a line head their Viterbi passes run side by side."""
     w = {**DEFAULT_LINK, **(link or {})}
     labels: Sequence[np.ndarray | None] = [None] * len(items)
     if not line_head:
         labels = viterbi_many([(token_kinds(p.text, ci, w), b) for p, ci, b, _ in items], w)
-    return [decode_page(p.id, p.text, ci, b, t, topic_labels, w, line_head, lab)
+    return [decode_page(p.id, p.text, ci, b, t, topic_labels, w, line_head, lab, linker)
             for (p, ci, b, t), lab in zip(items, labels)]
 
 
@@ -276,12 +278,12 @@ def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarra
 
 
 def link_blocks(page_id: str, text: str, blocks: FragmentBlocks, topic_labels: Sequence[str],
-                w: Mapping[str, float]) -> Page:
+                w: Mapping[str, float], linker: LearnedLinker | None = None) -> Page:
     """Link each block's fragments into articles; each article gets a topic and a score."""
     w = {**DEFAULT_LINK, **w}
     arts = []
     for block, sim in blocks:
-        clusters = _cluster_bodies([f for f in block if f.span.role == "body"], sim, w)
+        clusters = _cluster_bodies([f for f in block if f.span.role == "body"], sim, w, linker)
         for members in _attach_headlines(block, clusters, sim, w):
             fs = sorted((block[m] for m in members), key=lambda f: f.span.start)
             topic = topic_labels[int(np.argmax(sum(f.topic for f in fs)))]
@@ -314,7 +316,25 @@ def _merge_adjacent(frags: list[Fragment], text: str) -> list[Span]:
     return out
 
 
-def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float]) -> list[list[int]]:
+def _body_scores(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float]) -> np.ndarray:
+    """The hand-weighted pair score of body fragments: topic and text similarity, adjacency bonuses."""
+    orders = np.array([f.order for f in bodies])
+    topics = _unit_rows(np.stack([f.topic for f in bodies]).astype(np.float64))
+    S = w["body_topic"] * (topics @ topics.T) + w["body_text"] * sim[np.ix_(orders, orders)]
+    for i in range(len(bodies) - 1):
+        if orders[i + 1] == orders[i] + 1:  # nothing predicted between them
+            bonus = w["body_adjacent"]
+            if bodies[i].text.rstrip()[-1:] not in SENTENCE_END:
+                bonus += w["body_midsentence"]
+            S[i, i + 1] += bonus
+            S[i + 1, i] += bonus
+    leads = np.array([f.lead for f in bodies], dtype=np.int64)
+    # A split article has one lead: a lead-less fragment most likely continues a fragment with one.
+    return S + w["body_orphan"] * (leads[:, None] != leads[None, :])
+
+
+def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float],
+                    linker: LearnedLinker | None = None) -> list[list[int]]:
     """Greedy average-link merging of body fragments; two leads never share an article.
 
     The cluster-pair score matrix is updated in place after each merge (Lance–Williams), so a page
@@ -324,18 +344,11 @@ def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, flo
     if k < 2:
         return [[f.order] for f in bodies]
     orders = np.array([f.order for f in bodies])
-    topics = _unit_rows(np.stack([f.topic for f in bodies]).astype(np.float64))
-    S = w["body_topic"] * (topics @ topics.T) + w["body_text"] * sim[np.ix_(orders, orders)]
-    for i in range(k - 1):
-        if orders[i + 1] == orders[i] + 1:  # nothing predicted between them
-            bonus = w["body_adjacent"]
-            if bodies[i].text.rstrip()[-1:] not in SENTENCE_END:
-                bonus += w["body_midsentence"]
-            S[i, i + 1] += bonus
-            S[i + 1, i] += bonus
+    if linker is not None:
+        S, threshold = linker.pair_scores(bodies, sim), linker.threshold
+    else:
+        S, threshold = _body_scores(bodies, sim, w), w["body_threshold"]
     leads = np.array([f.lead for f in bodies], dtype=np.int64)
-    # A split article has one lead: a lead-less fragment most likely continues a fragment with one.
-    S += w["body_orphan"] * (leads[:, None] != leads[None, :])
     np.fill_diagonal(S, -np.inf)
     sizes = np.ones(k)
     members: list[list[int]] = [[int(o)] for o in orders]
@@ -344,7 +357,7 @@ def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, flo
         both_lead = (leads[:, None] + leads[None, :]) > 1
         cand = np.where(both_lead | ~alive[:, None] | ~alive[None, :], -np.inf, S)
         i, j = np.unravel_index(int(np.argmax(cand)), cand.shape)
-        if not cand[i, j] > w["body_threshold"]:
+        if not cand[i, j] > threshold:
             break
         # Average linkage: the merged cluster's score to any other is the size-weighted mean.
         row = (sizes[i] * S[i] + sizes[j] * S[j]) / (sizes[i] + sizes[j])

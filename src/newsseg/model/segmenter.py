@@ -16,6 +16,7 @@ from newsseg.data.pages import DEFAULT_TOPICS, Page
 from newsseg.data.script import simplified_view
 from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
+from newsseg.model.linker import LearnedLinker
 from newsseg.model.modeling import SegmenterModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
 from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
@@ -326,7 +327,8 @@ class Segmenter:
         chunk = [Page(p.id, text, []) if converted else p for p, (text, converted) in zip(chunk, views)]
         probs = list(self.page_probs(chunk, batch_size))
         done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
-                                 self.config.topic_labels, self.config.link, self.config.line_head))
+                                 self.config.topic_labels, self.config.link, self.config.line_head,
+                                 LearnedLinker.from_dict(self.config.linker)))
         pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
         if self.article_topic is not None:
             # One article-level decision per article: encoder votes and the article's n-grams.

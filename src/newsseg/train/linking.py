@@ -16,12 +16,15 @@ import numpy as np
 
 from newsseg.data.pages import Page
 from newsseg.model.decoding import DEFAULT_LINK, UNTUNED_KEYS, VITERBI_KEYS, decode_pages, fragment_blocks, link_blocks
+from newsseg.model.linker import LearnedLinker, fit_linker, linker_training_pairs
 from newsseg.model.segmenter import Segmenter
 
 logger = logging.getLogger(__name__)
 
 # Multipliers tried for each weight per round: 0 switches a cue off entirely.
 FACTORS: tuple[float, ...] = (0.0, 0.25, 0.5, 2.0, 4.0)
+# Merge thresholds (log-odds) tried for the learned linker.
+THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.25), 2))
 
 
 def fit_lines_on(cached: Sequence[tuple[Page, Any, np.ndarray, np.ndarray]], topics: Sequence[str],
@@ -49,10 +52,14 @@ def decode_objective(golds: Sequence[Page], preds: Sequence[Page], topics: Seque
 
 
 def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_size: int = 16,
-                 fit_lines: bool = True, progress: bool = True) -> tuple[dict[str, float], float, float]:
+                 fit_lines: bool = True, progress: bool = True, learn_linker: bool = True
+                 ) -> tuple[dict[str, float], float, float]:
     """Coordinate search over ``config.link``; returns (weights, objective before, after).
 
-    The objective is :func:`decode_objective`.
+    The objective is :func:`decode_objective`. With ``learn_linker`` (and a line head), a learned
+    body-fragment linker (:mod:`newsseg.model.linker`) is then fitted on the same pages' gold links,
+    its merge threshold searched, and it is kept in ``config.linker`` only if it beats the tuned hand
+    weights (which stay in ``config.link`` either way: dropping ``config.linker`` is the ablation).
 
     The model's config is updated in place with the best weights found. ``progress`` shows a bar over
     the encoder pass and one over the trials (at most ``rounds`` x weights x factors; the search stops
@@ -77,9 +84,9 @@ def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_s
         if head else None
     keys = [k for k in DEFAULT_LINK if not (head and k in VITERBI_KEYS) and k not in UNTUNED_KEYS]
 
-    def f1(link: dict[str, float]) -> float:
+    def f1(link: dict[str, float], linker: LearnedLinker | None = None) -> float:
         if fixed is not None:
-            preds = [link_blocks(p.id, p.text, fb, topics, link) for (p, *_), fb in zip(cached, fixed)]
+            preds = [link_blocks(p.id, p.text, fb, topics, link, linker) for (p, *_), fb in zip(cached, fixed)]
         else:
             preds = decode_pages([(p, e.char_index, b, t) for p, e, b, t in cached], topics, link, head)
         return decode_objective(golds, preds, topics)
@@ -103,4 +110,18 @@ def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_s
     bar.close()
     logger.info("decoding weights: objective %.4f -> %.4f on %d pages", start, best_f1, len(cached))
     seg.config.link = best
+    seg.config.linker = {}
+    if learn_linker and fixed is not None:
+        pairs = [linker_training_pairs(fb, p) for (p, *_), fb in zip(cached, fixed)]
+        linker = fit_linker(np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs]))
+        if linker is not None:
+            tried = {}
+            for th in THRESHOLDS:
+                linker.threshold = float(th)
+                tried[float(th)] = f1(best, linker)
+            th, score = max(tried.items(), key=lambda kv: (kv[1], -abs(kv[0])))
+            linker.threshold = th
+            logger.info("learned linker: objective %.4f at threshold %.2f (hand weights %.4f)", score, th, best_f1)
+            if score > best_f1 + 1e-6:
+                seg.config.linker, best_f1 = linker.to_dict(), score
     return best, start, best_f1

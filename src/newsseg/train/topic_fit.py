@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from newsseg.data.corpus import CorpusArticle
 from newsseg.data.pages import Page
 from newsseg.model.decoding import decode_pages
+from newsseg.model.linker import LearnedLinker
 from newsseg.model.segmenter import Segmenter
 from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
 
@@ -42,7 +43,7 @@ def fit_article_topic(seg: Segmenter, articles: Sequence[CorpusArticle], pages: 
               zip(pages, seg.page_probs([Page(p.id, p.text, []) for p in pages], batch_size)) if b is not None]
     golds = [g for g, *_ in cached]
     decoded = decode_pages([(Page(g.id, g.text, []), e.char_index, b, t) for g, e, b, t in cached], topics,
-                           seg.config.link, seg.config.line_head)
+                           seg.config.link, seg.config.line_head, LearnedLinker.from_dict(seg.config.linker))
     evidence = topic_evidence(decoded, [e.char_index for _, e, _, _ in cached], [t for *_, t in cached], model)
     scores: dict[float, float] = {}
     for w in weights:
