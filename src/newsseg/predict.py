@@ -96,11 +96,13 @@ def _window_bar(tqdm: Any) -> Any:
 
 def count_pages(inputs: Sequence[str]) -> int | None:
     """How many pages ``inputs`` hold, cheaply (files and JSONL lines), for the progress bar's total."""
+    from newsseg.data.pages import page_files
+
     n = 0
     for p in map(Path, inputs):
-        files = [f for f in p.rglob("*") if f.suffix.lower() in (".txt", ".jsonl") and f.is_file()
-                 and not any(part.startswith(".") for part in f.relative_to(p).parts)] if p.is_dir() else [p]
-        for f in files:
+        for f in page_files(p) if p.is_dir() else [p]:
+            if not f.is_file():  # a broken symlink is reported by the reader, not a page
+                continue
             if f.suffix.lower() != ".jsonl":
                 n += 1
                 continue

@@ -284,16 +284,7 @@ def iter_pages(paths: Iterable[str | os.PathLike[str]], *, validate: bool = Fals
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            files = []
-            for f in sorted(path.rglob("*")):
-                rel = f.relative_to(path)
-                # Broken symlinks are listed too, so they are reported instead of silently skipped.
-                if not (f.is_file() or f.is_symlink()) or any(part.startswith(".") for part in rel.parts):
-                    continue
-                if f.suffix.lower() in (".txt", ".jsonl"):
-                    files.append(f)
-                elif skipped is not None:
-                    skipped.append(str(f))
+            files = page_files(path, skipped)
             if not files:
                 yield PageError(str(path), None, "directory holds no .txt or .jsonl files")
             for f in files:
@@ -301,6 +292,22 @@ def iter_pages(paths: Iterable[str | os.PathLike[str]], *, validate: bool = Fals
                                       f.relative_to(path).with_suffix("").as_posix(), provenance)
         else:
             yield from _iter_file(path, validate, topics, encoding, errors, path.stem, provenance)
+
+
+def page_files(directory: Path, skipped: list[str] | None = None) -> list[Path]:
+    """The page files under ``directory``, recursively and sorted: ``.txt`` and ``.jsonl`` in any case,
+    hidden files and folders left out; every other file is appended to ``skipped``."""
+    files = []
+    for f in sorted(directory.rglob("*")):
+        rel = f.relative_to(directory)
+        # Broken symlinks are listed too, so they are reported instead of silently skipped.
+        if not (f.is_file() or f.is_symlink()) or any(part.startswith(".") for part in rel.parts):
+            continue
+        if f.suffix.lower() in (".txt", ".jsonl"):
+            files.append(f)
+        elif skipped is not None:
+            skipped.append(str(f))
+    return files
 
 
 def _iter_file(path: Path, validate: bool, topics: Sequence[str] | None, encoding: str,

@@ -17,7 +17,7 @@ import numpy as np
 from newsseg.data.cues import LEAD_RE, SENTENCE_END, is_byline
 from newsseg.data.encoding import LABEL_IS_B, LABEL_ROLE, codepoints, labels_to_spans, line_token_spans
 from newsseg.data.pages import Article, Page, Span
-from newsseg.model.linker import LearnedLinker
+from newsseg.model.linker import LearnedLinker, unit_rows
 
 # Linking is quadratic in fragments (pairwise similarity, average-link merging). A real page has
 # tens; a 1 MB page or OCR garbage can yield 10^5, which would need terabytes. Fragments are
@@ -155,12 +155,6 @@ class Fragment:
     topic: np.ndarray
     text: str
     lead: bool = False
-
-
-def _unit_rows(v: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (all-zero rows stay zero), for cosine similarity by matmul."""
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.where(n > 0, n, 1.0)
 
 
 def _text_sim(texts: Sequence[str]) -> np.ndarray:
@@ -319,7 +313,7 @@ def _merge_adjacent(frags: list[Fragment], text: str) -> list[Span]:
 def _body_scores(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float]) -> np.ndarray:
     """The hand-weighted pair score of body fragments: topic and text similarity, adjacency bonuses."""
     orders = np.array([f.order for f in bodies])
-    topics = _unit_rows(np.stack([f.topic for f in bodies]).astype(np.float64))
+    topics = unit_rows(np.stack([f.topic for f in bodies]).astype(np.float64))
     S = w["body_topic"] * (topics @ topics.T) + w["body_text"] * sim[np.ix_(orders, orders)]
     for i in range(len(bodies) - 1):
         if orders[i + 1] == orders[i] + 1:  # nothing predicted between them
@@ -384,8 +378,8 @@ def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.
     if not groups or not heads:
         return groups + [[h] for h in heads]
 
-    htopic = _unit_rows(np.stack([frags[h].topic for h in heads]))
-    gtopic = _unit_rows(np.stack([sum(frags[m].topic for m in g) for g in groups]))
+    htopic = unit_rows(np.stack([frags[h].topic for h in heads]))
+    gtopic = unit_rows(np.stack([sum(frags[m].topic for m in g) for g in groups]))
     score = w["head_topic"] * (htopic @ gtopic.T)
     hsim = sim[heads]  # [n_heads, n_frags]
     score += w["head_text"] * np.stack([hsim[:, g].max(1) for g in groups], axis=1)

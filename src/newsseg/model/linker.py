@@ -34,7 +34,8 @@ _JUMP_OUT = re.compile(r"(下转|转第|转\s*\d+\s*版|未完)[^\n]{0,8}\s*$")
 _JUMP_IN = re.compile(r"^\s*[（(]?\s*(上接|接上|接第|续上)")
 
 
-def _unit_rows(v: np.ndarray) -> np.ndarray:
+def unit_rows(v: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (all-zero rows stay zero), for cosine similarity by matmul."""
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return v / np.where(n > 0, n, 1.0)
 
@@ -48,7 +49,7 @@ def pair_features(bodies: Sequence[Any], sim: np.ndarray) -> np.ndarray:
     """
     k = len(bodies)
     orders = np.array([f.order for f in bodies])
-    topics = _unit_rows(np.stack([f.topic for f in bodies]).astype(np.float64))
+    topics = unit_rows(np.stack([f.topic for f in bodies]).astype(np.float64))
     starts = np.array([f.span.start for f in bodies])
     ends = np.array([f.span.end for f in bodies])
     lead = np.array([f.lead for f in bodies], dtype=np.float64)

@@ -10,9 +10,13 @@ and the decoder fits would run again and overwrite ``metrics.json`` with the met
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_EPOCHS = 3  # num_train_epochs when a recipe does not set it
 
@@ -25,19 +29,30 @@ RUN_ARTIFACTS: tuple[str, ...] = (
 )
 
 
+def last_complete_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> str | None:
+    """The newest ``checkpoint-N`` that was completely written, or ``None``.
+
+    The Trainer writes ``trainer_state.json`` last, so a run killed while saving leaves a folder
+    without it (or with it cut short); resuming from that one would crash on every re-run.
+    """
+    found = []
+    for d in Path(checkpoint_dir).glob("checkpoint-*"):
+        step = d.name.rsplit("-", 1)[-1]
+        try:
+            json.loads((d / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            if d.is_dir():
+                logger.warning("skipping incomplete checkpoint %s (interrupted while saving)", d)
+            continue
+        if step.isdigit():
+            found.append((int(step), str(d)))
+    return max(found)[1] if found else None
+
+
 def last_checkpoint_state(out: str | Path) -> dict[str, Any] | None:
-    """The ``trainer_state.json`` of the newest checkpoint under ``out/checkpoints`` (``None`` if none)."""
-    states = []
-    for d in (Path(out) / "checkpoints").glob("checkpoint-*"):
-        suffix = d.name.rsplit("-", 1)[-1]
-        if suffix.isdigit() and (d / "trainer_state.json").is_file():
-            states.append((int(suffix), d / "trainer_state.json"))
-    if not states:
-        return None
-    try:
-        return json.loads(max(states)[1].read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    """The ``trainer_state.json`` of the newest complete checkpoint under ``out/checkpoints`` (``None`` if none)."""
+    last = last_complete_checkpoint(Path(out) / "checkpoints")
+    return None if last is None else json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
 
 
 def finished_run(out: str | Path, training: dict[str, Any]) -> Path | None:

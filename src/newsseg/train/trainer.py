@@ -22,7 +22,7 @@ from newsseg.data.encoding import IGNORE_INDEX, CharVocab, make_windows, token_l
 from newsseg.data.pages import Page, write_pages
 from newsseg.model.segmenter import Segmenter
 from newsseg.train.args import DataArguments, RunConfig
-from newsseg.train.rundir import DEFAULT_EPOCHS
+from newsseg.train.rundir import DEFAULT_EPOCHS, last_complete_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -188,26 +188,6 @@ def _trainer_class() -> type:
                 coll.training = prev
 
     return SegmenterTrainer
-
-
-def last_complete_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> str | None:
-    """The newest ``checkpoint-N`` that was completely written, or ``None``.
-
-    The Trainer writes ``trainer_state.json`` last, so a run killed while saving leaves a folder
-    without it (or with it cut short); resuming from that one would crash on every re-run.
-    """
-    found = []
-    for d in Path(checkpoint_dir).glob("checkpoint-*"):
-        step = d.name.rsplit("-", 1)[-1]
-        try:
-            json.loads((d / "trainer_state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            if d.is_dir():
-                logger.warning("skipping incomplete checkpoint %s (interrupted while saving)", d)
-            continue
-        if step.isdigit():
-            found.append((int(step), str(d)))
-    return max(found)[1] if found else None
 
 
 def _ocr_split(data: DataArguments, out: Path, split: str, n: int) -> Path:
