@@ -209,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     from newsseg import __version__
     from newsseg.data import commands as data_commands
     from newsseg.ocr import commands as ocr_commands
+    from newsseg.train import page_commands
     from newsseg import bench
     from newsseg.evaluate import commands as eval_commands
 
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fit_decoder)
 
     data_commands.register(sub)
+    page_commands.register(sub)
     ocr_commands.register(sub)
     eval_commands.register(sub)
     bench.register(sub)

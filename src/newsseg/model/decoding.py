@@ -17,7 +17,7 @@ import numpy as np
 from newsseg.data.cues import LEAD_RE, SENTENCE_END, is_byline
 from newsseg.data.encoding import LABEL_IS_B, LABEL_ROLE, codepoints, labels_to_spans, line_token_spans
 from newsseg.data.pages import Article, Page, Span
-from newsseg.model.linker import LearnedLinker, unit_rows
+from newsseg.model.linker import LearnedLinker, PairLinker, unit_rows
 
 # Linking is quadratic in fragments (pairwise similarity, average-link merging). A real page has
 # tens; a 1 MB page or OCR garbage can yield 10^5, which would need terabytes. Fragments are
@@ -272,13 +272,13 @@ def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarra
 
 
 def link_blocks(page_id: str, text: str, blocks: FragmentBlocks, topic_labels: Sequence[str],
-                w: Mapping[str, float], linker: LearnedLinker | None = None) -> Page:
+                w: Mapping[str, float], linker: PairLinker | None = None) -> Page:
     """Link each block's fragments into articles; each article gets a topic and a score."""
     w = {**DEFAULT_LINK, **w}
     arts = []
     for block, sim in blocks:
         clusters = _cluster_bodies([f for f in block if f.span.role == "body"], sim, w, linker)
-        for members in _attach_headlines(block, clusters, sim, w):
+        for members in _attach_headlines(block, clusters, sim, w, getattr(linker, "head_scores", None)):
             fs = sorted((block[m] for m in members), key=lambda f: f.span.start)
             topic = topic_labels[int(np.argmax(sum(f.topic for f in fs)))]
             score = float(np.mean([f.span.score for f in fs]))
@@ -328,7 +328,7 @@ def _body_scores(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float]
 
 
 def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, float],
-                    linker: LearnedLinker | None = None) -> list[list[int]]:
+                    linker: PairLinker | None = None) -> list[list[int]]:
     """Greedy average-link merging of body fragments; two leads never share an article.
 
     The cluster-pair score matrix is updated in place after each merge (Lance–Williams), so a page
@@ -365,7 +365,7 @@ def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, flo
 
 
 def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.ndarray,
-                      w: Mapping[str, float]) -> list[list[int]]:
+                      w: Mapping[str, float], head_scores: Any = None) -> list[list[int]]:
     """Give each headline span to one body cluster, one-to-one where possible (Hungarian).
 
     Adjacent headline spans are NOT pre-merged: on real pages the headlines of different
@@ -378,16 +378,17 @@ def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.
     if not groups or not heads:
         return groups + [[h] for h in heads]
 
-    htopic = unit_rows(np.stack([frags[h].topic for h in heads]))
-    gtopic = unit_rows(np.stack([sum(frags[m].topic for m in g) for g in groups]))
-    score = w["head_topic"] * (htopic @ gtopic.T)
-    hsim = sim[heads]  # [n_heads, n_frags]
-    score += w["head_text"] * np.stack([hsim[:, g].max(1) for g in groups], axis=1)
-    first = np.array([min(g) for g in groups])
-    last = np.array([max(g) for g in groups])
-    hs = np.array(heads)
-    score += w["head_before"] * (first[None, :] == hs[:, None] + 1)
-    score += w["head_after"] * (last[None, :] == hs[:, None] - 1)
+    if head_scores is not None:  # a learned scorer (the page model's) replaces the hand cues
+        score = head_scores([frags[h] for h in heads], [[frags[m] for m in g] for g in groups])
+    else:
+        htopic = unit_rows(np.stack([frags[h].topic for h in heads]))
+        gtopic = unit_rows(np.stack([sum(frags[m].topic for m in g) for g in groups]))
+        score = w["head_topic"] * (htopic @ gtopic.T)
+        hsim = sim[heads]  # [n_heads, n_frags]
+        score += w["head_text"] * np.stack([hsim[:, g].max(1) for g in groups], axis=1)
+        first, last, hs = np.array([min(g) for g in groups]), np.array([max(g) for g in groups]), np.array(heads)
+        score += w["head_before"] * (first[None, :] == hs[:, None] + 1)
+        score += w["head_after"] * (last[None, :] == hs[:, None] - 1)
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-score)

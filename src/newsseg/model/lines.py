@@ -95,23 +95,37 @@ def predict_line_tags(head: Mapping[str, Any], feats: np.ndarray) -> np.ndarray:
     classes = np.asarray(head["classes"])
     if logits.shape[1] == 1:  # binary LR stores one row
         logits = np.hstack([-logits, logits])
-    tags = classes[logits.argmax(1)]
+    return consistent_tags(classes[logits.argmax(1)])
+
+
+def consistent_tags(tags: np.ndarray) -> np.ndarray:
+    """Line tags a BIO chain can produce: ``I-x`` at the start or after a line of another role becomes ``B-x``.
+
+    A line tag is its first token's label, so a span that starts mid-line (an OCR line holding a
+    headline and the start of the body) gives its next line ``I-body`` after a headline line; a
+    crop of a page can also start inside a span. Neither is a move the CRF may make.
+    """
+    out = np.array(tags, dtype=np.int64, copy=True)
     role = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2}
     prev = 0
-    for i, t in enumerate(tags):
-        if t in (2, 4) and role[prev] != role[int(t)]:
-            tags[i] = t - 1
-        prev = int(tags[i])
-    return tags
+    for i, t in enumerate(out.tolist()):
+        if t in (2, 4) and role[prev] != role[t]:
+            out[i] = t - 1
+        prev = int(out[i])
+    return out
 
 
 def line_labels(text: str, char_index: np.ndarray, probs: np.ndarray, head: Mapping[str, Any],
                 gutters: bool = False) -> np.ndarray:
     """Per-token boundary labels from per-line tags (the first token carries ``B-``)."""
     lines = line_spans(text, char_index, gutters)
-    out = np.zeros(len(char_index), dtype=np.int64)
-    tags = predict_line_tags(head, line_features(text, char_index, probs, lines))
-    for (a, b), t in zip(lines, tags.tolist()):
+    return tags_to_token_labels(len(char_index), lines, predict_line_tags(head, line_features(text, char_index, probs, lines)))
+
+
+def tags_to_token_labels(n_tokens: int, lines: Sequence[tuple[int, int]], tags: np.ndarray) -> np.ndarray:
+    """Per-token boundary labels from one tag per line: a line's first token carries ``B-``, the rest ``I-``."""
+    out = np.zeros(n_tokens, dtype=np.int64)
+    for (a, b), t in zip(lines, np.asarray(tags).tolist()):
         out[a] = t
         out[a + 1:b] = t + 1 if t in (1, 3) else t
     return out

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -32,6 +32,16 @@ FEATURES: tuple[str, ...] = (
 # A continuation line: "下转第4版" at the end of the first part, "上接第1版"/"接上栏" at the start of the next.
 _JUMP_OUT = re.compile(r"(下转|转第|转\s*\d+\s*版|未完)[^\n]{0,8}\s*$")
 _JUMP_IN = re.compile(r"^\s*[（(]?\s*(上接|接上|接第|续上)")
+
+
+class PairLinker(Protocol):
+    """What linking asks of a learned linker: body-pair log-odds and a merge threshold
+    (:class:`LearnedLinker`, or the page model's :class:`newsseg.model.page_decoding.PageLinks`, which
+    also scores headlines against body clusters with a ``head_scores`` method)."""
+
+    threshold: float
+
+    def pair_scores(self, bodies: Sequence[Any], sim: np.ndarray) -> np.ndarray: ...
 
 
 def unit_rows(v: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ class SegmenterOutput(ModelOutput):
     topic_logits: torch.Tensor | None = None
     boundary_loss: torch.Tensor | None = None
     topic_loss: torch.Tensor | None = None
+    hidden_states: torch.Tensor | None = None  # the encoder's last layer, [batch, seq, hidden] (page model input)
 
 
 class SegmenterModel(BertPreTrainedModel):
@@ -57,6 +58,7 @@ class SegmenterModel(BertPreTrainedModel):
                 topic_labels: torch.Tensor | None = None, **kwargs: object) -> SegmenterOutput:
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                            token_type_ids=token_type_ids).last_hidden_state
+        last = hidden
         hidden = self.dropout(hidden)
         b_logits = self.boundary_head(hidden)
         t_logits = self.topic_head(hidden)
@@ -78,4 +80,4 @@ class SegmenterModel(BertPreTrainedModel):
             loss = t_loss * self.config.topic_loss_weight if loss is None \
                 else loss + self.config.topic_loss_weight * t_loss
         return SegmenterOutput(loss=loss, boundary_logits=b_logits, topic_logits=t_logits,
-                               boundary_loss=b_loss, topic_loss=t_loss)
+                               boundary_loss=b_loss, topic_loss=t_loss, hidden_states=last)

@@ -18,6 +18,7 @@ from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.linker import LearnedLinker
 from newsseg.model.modeling import SegmenterModel
+from newsseg.model.page_model import PageModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
 from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
 from newsseg.paths import shipped_model_dir
@@ -113,6 +114,9 @@ class Segmenter:
         # Called as on_batch(windows_done, windows_total) after each forward batch of a chunk of pages,
         # so a progress bar can move within a long page (a 1 MB page is ~5,000 windows).
         self.on_batch: Callable[[int, int], None] | None = None
+        # The page-level model (newsseg.model.page_model), when the model has one: it tags lines and
+        # links fragments from the whole page instead of the line head and the hand-weighted cues.
+        self.page_model: PageModel | None = None
 
     def set_article_topic(self, model: NgramTopicModel | None, weight: float = 0.5) -> None:
         """Install (or with ``None`` remove) the article-level topic model and its weight."""
@@ -206,6 +210,12 @@ class Segmenter:
             if seg.article_topic.labels != list(cfg.topic_labels):
                 raise ModelLoadError(f"{p}: article topic labels {seg.article_topic.labels} differ from "
                                      f"topic_labels {cfg.topic_labels}")
+        entry = getattr(cfg, "page_model", None) or {}
+        if entry.get("file"):
+            try:
+                seg.page_model = PageModel.load(p, entry)
+            except Exception as e:  # noqa: BLE001 - a missing or damaged file
+                raise ModelLoadError(f"cannot load the page model of {p}: {type(e).__name__}: {e}") from e
         return seg
 
     def save_pretrained(self, path: str | os.PathLike[str], half: bool = False) -> None:
@@ -215,6 +225,7 @@ class Segmenter:
         if self.article_topic is not None:
             self.config.article_topic = {**self.article_topic.save(path),
                                          "weight": float(self.config.article_topic.get("weight", 0.5))}
+        self.config.page_model = self.page_model.save(path) if self.page_model is not None else {}
         if half:  # halves the shipped file; weights are read back as float32
             import copy
             model = copy.deepcopy(model).half()
@@ -290,12 +301,14 @@ class Segmenter:
 
     @torch.inference_mode()
     def forward_windows(self, seqs: Sequence[np.ndarray], batch_size: int,
-                        types: Sequence[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                        types: Sequence[np.ndarray] | None = None, hidden: bool = False
+                        ) -> list[tuple[np.ndarray, ...]]:
         """Log-probabilities of both heads for each token sequence (without the special tokens).
 
         ``types`` are the matching line-length buckets (``token_type_ids``), when the model uses them.
+        With ``hidden``, each tuple also holds the encoder's last hidden states (the page model's input).
         """
-        out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(seqs)  # type: ignore[list-item]
+        out: list[tuple[np.ndarray, ...]] = [None] * len(seqs)  # type: ignore[list-item]
         order = sorted(range(len(seqs)), key=lambda k: len(seqs[k]))
         cls_id, sep_id, pad_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.tokenizer.pad_token_id
         for b in range(0, len(order), batch_size):
@@ -314,9 +327,10 @@ class Segmenter:
                            token_type_ids=torch.from_numpy(tt))
             bl = torch.log_softmax(o.boundary_logits.float(), -1).numpy()
             tl = torch.log_softmax(o.topic_logits.float(), -1).numpy()
+            hs = o.hidden_states.float().numpy() if hidden else None
             for r, k in enumerate(idx):
                 n = len(seqs[k])
-                out[k] = (bl[r, 1:n + 1], tl[r, 1:n + 1])
+                out[k] = (bl[r, 1:n + 1], tl[r, 1:n + 1]) + ((hs[r, 1:n + 1],) if hs is not None else ())
             if self.on_batch is not None:
                 self.on_batch(min(b + batch_size, len(order)), len(order))
         return out
@@ -325,10 +339,14 @@ class Segmenter:
         views = [simplified_view(p.text, self.traditional) for p in chunk]
         originals = chunk
         chunk = [Page(p.id, text, []) if converted else p for p, (text, converted) in zip(chunk, views)]
-        probs = list(self.page_probs(chunk, batch_size))
-        done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
-                                 self.config.topic_labels, self.config.link, self.config.line_head,
-                                 LearnedLinker.from_dict(self.config.linker)))
+        outs = list(self.page_outputs(chunk, batch_size, hidden=self.page_model is not None))
+        probs = [o[:4] for o in outs]
+        if self.page_model is not None:
+            done = iter([self._decode_with_page_model(p, e, b, t, h) for p, e, b, t, h in outs if b is not None])
+        else:
+            done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
+                                     self.config.topic_labels, self.config.link, self.config.line_head,
+                                     LearnedLinker.from_dict(self.config.linker)))
         pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
         if self.article_topic is not None:
             # One article-level decision per article: encoder votes and the article's n-grams.
@@ -344,12 +362,30 @@ class Segmenter:
             pages[i].source, pages[i].encoding = orig.source, orig.encoding
         yield from pages
 
+    def _decode_with_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray) -> Page:
+        from newsseg.model.page_decoding import decode_with_page_model
+        from newsseg.model.page_features import page_line_inputs
+
+        assert self.page_model is not None
+        lines, feats = page_line_inputs(page.text, enc.char_index, b, h)
+        tags, logits = self.page_model.decode(feats)
+        use = self.page_model.cfg.use_links
+        return decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
+                                      tags, logits if use else None, self.page_model.cfg.threshold, self.config.link,
+                                      None if use else LearnedLinker.from_dict(self.config.linker))
+
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:
         """Per-token probabilities of both heads for each page (``None`` for a page with no tokens).
 
         Exposed so that decoding knobs can be tuned without re-running the encoder.
         """
+        for page, enc, b, t, _ in self.page_outputs(chunk, batch_size):
+            yield page, enc, b, t
+
+    def page_outputs(self, chunk: list[Page], batch_size: int, hidden: bool = False
+                     ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
+        """:meth:`page_probs` plus, with ``hidden``, the stitched last hidden states of each page."""
         encs = [self.vocab.encode(p.text) for p in chunk]
         wins = [self._windows(e) for e in encs]
         seqs = [e.input_ids[w.start:w.end] for e, ws in zip(encs, wins) for w in ws if w.end > w.start]
@@ -357,14 +393,15 @@ class Segmenter:
         if self.config.line_buckets:
             lines = [e.line_buckets(p.text, self.config.line_buckets) for p, e in zip(chunk, encs)]
             types = [lb[w.start:w.end] for lb, ws in zip(lines, wins) for w in ws if w.end > w.start]
-        res = iter(self.forward_windows(seqs, batch_size, types))
+        res = iter(self.forward_windows(seqs, batch_size, types, hidden))
         for page, enc, ws in zip(chunk, encs, wins):
             n = len(enc.input_ids)
             if n == 0:
-                yield page, enc, None, None
+                yield page, enc, None, None, None
                 continue
             got = [next(res) for _ in ws]
             owner = best_window(ws, n)
             b = np.exp(stitch_logits(ws, [g[0] for g in got], n, owner))
             t = np.exp(stitch_logits(ws, [g[1] for g in got], n, owner))
-            yield page, enc, b, t
+            h = stitch_logits(ws, [g[2] for g in got], n, owner) if hidden else None
+            yield page, enc, b, t, h

@@ -1,7 +1,8 @@
 """Training configuration: dataclasses with help text, loaded from TOML with ``--set`` overrides.
 
-A recipe has three tables. ``[model]`` and ``[data]`` map to the dataclasses below; ``[training]``
-is passed to Hugging Face ``TrainingArguments`` as is, so every Trainer option is available.
+A recipe has up to four tables. ``[model]``, ``[data]`` and ``[page_model]`` map to the dataclasses
+below; ``[training]`` is passed to Hugging Face ``TrainingArguments`` as is, so every Trainer option
+is available.
 """
 
 from __future__ import annotations
@@ -73,26 +74,49 @@ class DataArguments:
 
 
 @dataclass
+class PageFitArguments:
+    """The page model (:mod:`newsseg.model.page_model`): its size and training, ``[page_model]`` in a recipe."""
+
+    enabled: bool = field(default=False, metadata={
+        "help": "After the encoder and the decoder fit, train the page model and decode with it."})
+    compose_pages: int = field(default=4000, metadata={
+        "help": "Training pages for the page model, composed from the training split with seed + 200000 "
+                "(fresh layouts: on the encoder's own training pages its probabilities are over-confident)."})
+    hidden: int = field(default=128, metadata={"help": "Width of the page transformer."})
+    layers: int = field(default=2, metadata={"help": "Page transformer layers; 0 = line vectors straight to the CRF."})
+    heads: int = field(default=4, metadata={"help": "Attention heads of the page transformer."})
+    max_lines: int = field(default=256, metadata={"help": "Lines read at once (longer pages: overlapping windows)."})
+    link_loss_weight: float = field(default=1.0, metadata={"help": "Loss = CRF NLL per line + weight * pair BCE."})
+    epochs: float = field(default=8.0, metadata={"help": "Passes over the page model's training pages."})
+    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate (linear decay)."})
+    batch_size: int = field(default=16, metadata={"help": "Pages (crops of max_lines) per step."})
+    seed: int = field(default=42, metadata={"help": "Seed of initialisation and crops."})
+
+
+@dataclass
 class RunConfig:
     """A whole recipe: ``model``, ``data`` and raw ``training`` (TrainingArguments kwargs)."""
 
     model: ModelArguments = field(default_factory=ModelArguments)
     data: DataArguments = field(default_factory=DataArguments)
     training: dict[str, Any] = field(default_factory=dict)
+    page_model: PageFitArguments = field(default_factory=PageFitArguments)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": asdict(self.model), "data": asdict(self.data), "training": dict(self.training)}
+        return {"model": asdict(self.model), "data": asdict(self.data), "training": dict(self.training),
+                "page_model": asdict(self.page_model)}
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        unknown = set(d) - {"model", "data", "training"}
+        unknown = set(d) - {"model", "data", "training", "page_model"}
         if unknown:
-            raise ValueError(f"unknown config tables {sorted(unknown)} (expected model, data, training)")
+            raise ValueError(f"unknown config tables {sorted(unknown)} (expected model, data, training, page_model)")
         return cls(_build(ModelArguments, d.get("model", {}), "model"),
-                   _build(DataArguments, d.get("data", {}), "data"), dict(d.get("training", {})))
+                   _build(DataArguments, d.get("data", {}), "data"), dict(d.get("training", {})),
+                   _build(PageFitArguments, d.get("page_model", {}), "page_model"))
 
     def check(self) -> None:
         """Everything that can be checked before any work: ``[training]`` keys and value types against

@@ -207,6 +207,24 @@ def _ocr_split(data: DataArguments, out: Path, split: str, n: int) -> Path:
     return path
 
 
+def _fit_page_model(seg: Segmenter, config: RunConfig, out: Path, fit_pages: list[Any], progress: bool
+                    ) -> dict[str, Any]:
+    """Train the page model on fresh training-split pages (+ the run's OCR'd training pages, if any)."""
+    from dataclasses import replace
+
+    from newsseg.data.pages import read_pages
+    from newsseg.train.page_fit import fit_page_model
+
+    pc, dc = config.page_model, config.data
+    data = replace(dc, seed=dc.seed + 200000, compose_pages=pc.compose_pages, ocr_share=0.0, train_files=[])
+    page_dir = out / "page-model"
+    page_dir.mkdir(exist_ok=True)
+    files = compose_split(data, page_dir, "train") + ([str(out / "ocr-train.jsonl")]
+                                                      if (out / "ocr-train.jsonl").exists() else [])
+    pages = [p for f in files for p in read_pages(f, topics=None)]
+    return fit_page_model(seg, pages, fit_pages, pc, page_dir / "trainer", progress, cache=page_dir / "train-lines.npz")
+
+
 def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Train a segmenter from a recipe into ``output_dir``; returns the final evaluation metrics."""
     from transformers import TrainingArguments, set_seed
@@ -244,7 +262,7 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         seen = {int(t) for row in train_ds["input_ids"] for t in row}
         metrics["tied_unseen_embeddings"] = tie_unseen_embeddings(seg, seen)
     metrics["train_windows"], metrics["eval_windows"] = len(train_ds), len(eval_ds)
-    if dc.tune_linking or dc.article_topic:
+    if dc.tune_linking or dc.article_topic or config.page_model.enabled:
         # Both decoder fits read the same eval pages (composed from the decoder-fit split).
         from newsseg.data.pages import read_pages
 
@@ -262,6 +280,8 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         fit = fit_article_topic(seg, load_corpus(dc.corpus or DEFAULT_CORPUS_DIR, split="train"), fit_pages)
         metrics["article_topic_macro_f1_by_weight"], metrics["article_topic_weight"] = \
             fit["macro_f1_by_weight"], fit["weight"]
+    if config.page_model.enabled:
+        metrics["page_model"] = _fit_page_model(seg, config, out, fit_pages, progress=not targs.disable_tqdm)
     seg.save_pretrained(out, half=mc.save_half)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return metrics

@@ -1,0 +1,67 @@
+"""Decode a page with the page model: its CRF line tags make the fragments, its pair head links them.
+
+The fragments are runs of lines tagged by :class:`newsseg.model.page_model.PageModel`; two
+fragments' "same article" score is the mean of the page model's log-odds over all pairs of their
+lines. Clustering keeps the page's constraints (:func:`newsseg.model.decoding.link_blocks`: two leads
+never share an article, each headline goes to one article, one-to-one where possible), with
+:class:`PageLinks` in place of the hand-weighted cues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from newsseg.data.pages import Page
+from newsseg.model.decoding import DEFAULT_LINK, fragment_blocks, link_blocks
+from newsseg.model.linker import PairLinker
+from newsseg.model.lines import tags_to_token_labels
+
+
+@dataclass
+class PageLinks:
+    """Fragment-pair scores from the page model's line-pair log-odds (the linker interface of
+    :func:`newsseg.model.decoding.link_blocks`)."""
+
+    line_starts: np.ndarray   # character offset of each line's first token, ascending
+    logits: np.ndarray        # [n_lines, n_lines] same-article log-odds
+    threshold: float = 0.0    # a merge must score above this
+
+    def _lines(self, frag: Any) -> np.ndarray:
+        lo, hi = np.searchsorted(self.line_starts, [frag.span.start, frag.span.end])
+        return np.arange(lo, max(hi, lo + 1)).clip(max=len(self.line_starts) - 1)
+
+    def _between(self, a: Sequence[Any], b: Sequence[Any]) -> np.ndarray:
+        la, lb = [self._lines(f) for f in a], [self._lines(f) for f in b]
+        return np.array([[float(self.logits[np.ix_(x, y)].mean()) for y in lb] for x in la]).reshape(len(a), len(b))
+
+    def pair_scores(self, bodies: Sequence[Any], sim: np.ndarray) -> np.ndarray:
+        """Mean line-pair log-odds between every two body fragments."""
+        return self._between(bodies, bodies)
+
+    def head_scores(self, heads: Sequence[Any], groups: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Log-odds that each headline fragment belongs with each body cluster (mean over its lines)."""
+        flat = [f for g in groups for f in g]
+        per = self._between(heads, flat)
+        cuts = np.cumsum([0] + [len(g) for g in groups])
+        sizes = np.array([[len(self._lines(f)) for f in flat]], dtype=np.float64)
+        return np.stack([(per[:, a:b] * sizes[:, a:b]).sum(1) / sizes[:, a:b].sum()
+                         for a, b in zip(cuts[:-1], cuts[1:])], axis=1)
+
+
+def decode_with_page_model(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
+                           topic_probs: np.ndarray, topic_labels: Sequence[str], lines: Sequence[tuple[int, int]],
+                           tags: np.ndarray, logits: np.ndarray | None, threshold: float = 0.0,
+                           link: Mapping[str, float] | None = None, linker: PairLinker | None = None) -> Page:
+    """A page with articles from the page model's line ``tags`` and pair ``logits`` (see module doc).
+
+    ``logits=None`` links with the hand-weighted cues of ``link`` (or a fitted ``linker``) instead.
+    """
+    w = {**DEFAULT_LINK, **(link or {})}
+    labels = tags_to_token_labels(len(char_index), lines, tags)
+    blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, labels=labels)
+    starts = char_index[[a for a, _ in lines]] if len(lines) else np.zeros(0, dtype=np.int64)
+    return link_blocks(page_id, text, blocks, topic_labels, w,
+                       linker if logits is None else PageLinks(starts, logits, threshold))

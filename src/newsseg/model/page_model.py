@@ -1,0 +1,189 @@
+"""``PageModel``: a small transformer over the lines of a page, with a CRF line tagger and a link head.
+
+The character encoder reads about 20 OCR lines at a time; a headline, its lead and the column where
+the article continues can be hundreds of lines apart. This model gives every line the context of
+the whole page: each line is one vector (the encoder's hidden states pooled over the line, its
+boundary probabilities and the line's shape, see :mod:`newsseg.model.page_features`), and a
+transformer over all lines of a page (windows of ``max_lines`` with overlap on longer pages) gives
+each line a page-level state. Two heads read the states:
+
+* line tags (``O``, ``B-``/``I-headline``, ``B-``/``I-body``) from a linear-chain CRF, whose learned
+  transitions replace the hand-set Viterbi penalties; impossible BIO moves are pinned at -1e4;
+* "same article" log-odds for every pair of lines (a symmetric bilinear form of the two states),
+  which the decoder averages over two fragments' lines to link them (:mod:`newsseg.model.page_decoding`).
+
+It is stored beside the encoder as ``page_model.safetensors`` with its sizes and feature
+normalisation in ``config.page_model``, like the article topic model: no pickles.
+
+Example::
+
+    import torch
+    from newsseg.model.page_model import PageModel, PageModelConfig
+    model = PageModel(PageModelConfig(n_features=20, hidden=32, layers=1, heads=2))
+    out = model(torch.randn(2, 7, 20), torch.ones(2, 7, dtype=torch.bool))
+    out["emissions"].shape, model.pair_logits(out["states"]).shape  # (2, 7, 5), (2, 7, 7)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torchcrf import CRF
+
+from newsseg.data.encoding import LABEL_ROLE
+
+N_TAGS = 5
+NEG = -1e4  # score of a BIO move that cannot happen (finite, so the CRF's logsumexp stays finite)
+
+
+@dataclass
+class PageModelConfig:
+    """Sizes of the page model; ``layers=0`` is the ablation with no page transformer."""
+
+    n_features: int
+    hidden: int = 128
+    layers: int = 2
+    heads: int = 4
+    ff: int = 256
+    dropout: float = 0.1
+    link_dim: int = 64
+    max_lines: int = 256          # a window of lines; longer pages are read in overlapping windows
+    link_loss_weight: float = 1.0
+    # Feature normalisation, fitted on the training pages (mean and std per feature).
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+    threshold: float = 0.0        # log-odds a fragment pair must exceed to merge (fitted at decode fit)
+    # False: the page model only tags lines and linking uses the hand-weighted cues (config.link /
+    # config.linker) - the "no learned linker" ablation, set in a copy's config.json.
+    use_links: bool = True
+
+
+def allowed_transitions() -> np.ndarray:
+    """``[from, to]`` True where a BIO move is possible: ``I-x`` only after ``B-x`` or ``I-x``."""
+    ok = np.ones((N_TAGS, N_TAGS), dtype=bool)
+    for f in range(N_TAGS):
+        for to in (2, 4):
+            ok[f, to] = LABEL_ROLE[f] == LABEL_ROLE[to]
+    return ok
+
+
+class PageModel(nn.Module):
+    """Line vectors -> page transformer -> CRF line tags and pairwise same-article log-odds."""
+
+    def __init__(self, cfg: PageModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.hidden
+        self.register_buffer("mean", torch.tensor(cfg.mean or [0.0] * cfg.n_features, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(cfg.std or [1.0] * cfg.n_features, dtype=torch.float32))
+        self.inp = nn.Sequential(nn.Linear(cfg.n_features, d), nn.GELU(), nn.LayerNorm(d))
+        self.pos = nn.Embedding(cfg.max_lines, d)
+        self.encoder = None
+        if cfg.layers > 0:
+            layer = nn.TransformerEncoderLayer(d, cfg.heads, cfg.ff, cfg.dropout, batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.tag_head = nn.Linear(d, N_TAGS)
+        self.crf = CRF(N_TAGS, batch_first=True)
+        self._pin()  # impossible moves start at NEG (their gradient is ~0 there) and are re-pinned to decode
+        self.q = nn.Linear(d, cfg.link_dim)
+        self.k = nn.Linear(d, cfg.link_dim)
+
+    def _pin(self) -> None:
+        # Weight decay pulls every parameter towards 0; impossible moves must stay impossible.
+        with torch.no_grad():
+            self.crf.transitions[torch.from_numpy(~allowed_transitions())] = NEG
+            self.crf.start_transitions[[2, 4]] = NEG
+
+    def states(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Page-level state of each line, ``[batch, lines, hidden]``."""
+        x = (features - self.mean) / self.std
+        pos = torch.arange(x.shape[1], device=x.device).clamp(max=self.cfg.max_lines - 1)
+        h = self.inp(x) + self.pos(pos)[None]
+        if self.encoder is not None:
+            h = self.encoder(h, src_key_padding_mask=~mask)
+        return self.drop(h)
+
+    def pair_logits(self, states: torch.Tensor) -> torch.Tensor:
+        """Symmetric "same article" log-odds for every pair of lines, ``[batch, lines, lines]``."""
+        q, k = self.q(states), self.k(states)
+        s = q @ k.transpose(1, 2) / math.sqrt(self.cfg.link_dim)
+        return (s + s.transpose(1, 2)) / 2
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor | None = None,
+                articles: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Emissions and states; with gold ``tags`` (and ``articles``: article index per line, -1 for
+        none) also the loss: CRF negative log-likelihood per line + weighted pair BCE."""
+        mask = mask.bool()
+        h = self.states(features, mask)
+        em = self.tag_head(h)
+        out: dict[str, torch.Tensor] = {"emissions": em, "states": h}
+        if tags is not None:
+            n_lines = mask.sum().clamp(min=1)
+            loss = -self.crf(em.float(), tags.clamp(min=0), mask=mask, reduction="sum") / n_lines
+            if articles is not None:
+                loss = loss + self.cfg.link_loss_weight * self._link_loss(h, mask, articles)
+            out["loss"] = loss
+        return out
+
+    def _link_loss(self, h: torch.Tensor, mask: torch.Tensor, articles: torch.Tensor) -> torch.Tensor:
+        """BCE over pairs of distinct lines that both belong to an article: same article or not."""
+        inside = mask & (articles >= 0)
+        pairs = inside[:, :, None] & inside[:, None, :]
+        pairs &= ~torch.eye(h.shape[1], dtype=torch.bool, device=h.device)[None]
+        if not pairs.any():
+            return h.sum() * 0.0
+        target = (articles[:, :, None] == articles[:, None, :]).float()
+        logits = self.pair_logits(h)
+        return nn.functional.binary_cross_entropy_with_logits(logits[pairs].float(), target[pairs])
+
+    @torch.inference_mode()
+    def decode(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Line tags (CRF Viterbi) and pair log-odds of one page of any length.
+
+        Windows of ``max_lines`` lines with a quarter overlap; each line's state comes from the
+        window where it has most context (as for characters in the encoder), then the CRF runs once
+        over the whole page and the pair head over all pairs of stitched states.
+        """
+        from newsseg.data.encoding import best_window, make_windows, stitch_logits
+
+        n = len(features)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        self.eval()
+        self._pin()
+        wins = make_windows(n, self.cfg.max_lines, self.cfg.max_lines // 4)
+        x = torch.from_numpy(np.asarray(features, dtype=np.float32))
+        per = [self.states(x[None, w.start:w.end], torch.ones(1, w.end - w.start, dtype=torch.bool))[0].numpy()
+               for w in wins]
+        states = torch.from_numpy(stitch_logits(wins, per, n, best_window(wins, n)))[None]
+        em = self.tag_head(states)
+        tags = np.asarray(self.crf.decode(em, torch.ones(1, n, dtype=torch.bool))[0], dtype=np.int64)
+        return tags, self.pair_logits(states)[0].numpy()
+
+    # ------------------------------------------------------------------------------- persistence
+    FILE = "page_model.safetensors"
+
+    def save(self, directory: str | Path) -> dict[str, Any]:
+        """Write the weights; returns the ``config.page_model`` entry that :meth:`load` reads."""
+        from safetensors.torch import save_file
+
+        save_file({k: v.detach().contiguous().clone() for k, v in self.state_dict().items()},
+                  str(Path(directory) / self.FILE), metadata={"format": "pt"})
+        return {"file": self.FILE, **asdict(self.cfg)}
+
+    @classmethod
+    def load(cls, directory: str | Path, entry: dict[str, Any]) -> "PageModel":
+        """The page model saved in ``directory`` under the ``config.page_model`` ``entry``."""
+        from safetensors.torch import load_file
+
+        fields = set(PageModelConfig.__dataclass_fields__)
+        model = cls(PageModelConfig(**{k: v for k, v in entry.items() if k in fields}))
+        model.load_state_dict(load_file(str(Path(directory) / entry.get("file", cls.FILE))))
+        return model.eval()

@@ -1,0 +1,70 @@
+"""``newsseg fit-page-model``: train the page model on top of a trained segmenter (thin CLI wrapper)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+
+def _page_args(pairs: list[str]) -> Any:
+    from newsseg.train.args import PageFitArguments, parse_value
+
+    known = {f.name for f in fields(PageFitArguments)}
+    kw = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or key not in known:
+            raise ValueError(f"--set {pair}: expected KEY=VALUE with KEY one of {', '.join(sorted(known))}")
+        kw[key] = parse_value(raw)
+    return PageFitArguments(**kw)
+
+
+def cmd_fit_page_model(args: argparse.Namespace) -> int:
+    """Train the page model on gold pages, fit its threshold on decoder-fit pages, save a new model dir."""
+    from newsseg.cli import EXIT_OK, EXIT_USAGE, _err
+    from newsseg.data.pages import PageFormatError, read_pages
+    from newsseg.model.segmenter import ModelLoadError, Segmenter
+    from newsseg.train.page_fit import cache_key, fit_page_model
+
+    try:
+        pa = _page_args(args.set)
+        seg = Segmenter.from_pretrained(args.model)
+        train = [p for f in args.train for p in read_pages(f, topics=None)]
+        fit = [p for f in args.fit for p in read_pages(f, topics=None)]
+    except (ValueError, ModelLoadError, PageFormatError, OSError) as e:
+        _err(str(e))
+        return EXIT_USAGE
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train)}.npz"
+    report = fit_page_model(seg, train, fit, pa, out / "page-trainer", progress=not args.quiet, cache=cache)
+    seg.save_pretrained(out)
+    report = {**report, "args": asdict(pa), "base_model": str(args.model),
+              "train_files": list(args.train), "fit_files": list(args.fit)}
+    (out / "page_model_metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"page model trained on {report['train_pages']} pages; threshold {report['threshold']:.2f}, "
+          f"decoder objective {report['fit_objective']:.4f} on {report['fit_pages']} fit pages; saved to {out}")
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add ``fit-page-model`` to the CLI."""
+    p = sub.add_parser("fit-page-model", help="train the page-level model (line transformer, CRF, linker) on a segmenter",
+                       description="Run a trained segmenter's encoder over gold pages, train the page model on their "
+                                   "line vectors (Hugging Face Trainer), search its merge threshold on decoder-fit "
+                                   "pages (never evaluation pages) and save encoder + page model to OUTPUT.")
+    p.add_argument("--model", required=True, help="trained segmenter directory (its encoder stays as it is)")
+    p.add_argument("--train", nargs="+", required=True, help="gold page JSONL to train on (composed/OCR'd training pages)")
+    p.add_argument("--fit", nargs="+", required=True, help="gold page JSONL of the decoder-fit split (threshold search)")
+    p.add_argument("-o", "--output", required=True, help="output model directory")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="page model setting, e.g. --set layers=0 --set epochs=4 (see PageFitArguments)")
+    p.add_argument("--cache-dir", default="runs/page-cache",
+                   help="where the training pages' line vectors are kept, keyed by encoder and page files, so "
+                        "another page-model setting skips the encoder pass (default runs/page-cache)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_fit_page_model)

@@ -1,0 +1,213 @@
+"""Train the page model (:mod:`newsseg.model.page_model`) on top of a trained character encoder.
+
+The encoder runs once per page (its weights stay as they are) and each page becomes a sequence of
+line vectors with gold line tags and article ids; the page transformer, CRF and pair head are then
+trained on those sequences with the Hugging Face ``Trainer``, on random crops of at most
+``max_lines`` lines (what the model reads at once at inference). Finally the pair head's merge
+threshold is searched on the decoder-fit pages with the decoder's own objective
+(:func:`newsseg.train.linking.decode_objective`). Evaluation pages never enter either step.
+
+Example::
+
+    from newsseg import Segmenter
+    from newsseg.train.page_fit import PageFitArguments, fit_page_model
+    seg = Segmenter.from_pretrained("model")
+    fit_page_model(seg, train_pages, fit_pages, PageFitArguments(), "runs/page")   # sets seg.page_model
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from newsseg.data.pages import Page
+from newsseg.model.lines import consistent_tags
+from newsseg.model.page_features import gold_line_targets, page_line_inputs
+from newsseg.model.page_model import PageModel, PageModelConfig
+from newsseg.model.segmenter import Segmenter
+from newsseg.train.args import PageFitArguments
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PageExample:
+    """One page as the page model sees it, with what decoding and scoring need."""
+
+    page: Page
+    char_index: np.ndarray
+    boundary_probs: np.ndarray
+    topic_probs: np.ndarray
+    lines: list[tuple[int, int]]
+    features: np.ndarray
+    tags: np.ndarray
+    articles: np.ndarray
+
+
+def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16,
+                  progress: bool = True, desc: str = "page model: encoder pass") -> list[PageExample]:
+    """Run the encoder over gold pages (text only) and build their line vectors and targets."""
+    from tqdm.auto import tqdm
+
+    topics = list(seg.config.topic_labels)
+    out: list[PageExample] = []
+    for i in tqdm(range(0, len(golds), 64), desc=desc, unit="chunk", disable=not progress):
+        chunk = list(golds[i:i + 64])
+        for gold, (_, enc, b, t, h) in zip(chunk, seg.page_outputs([Page(g.id, g.text, []) for g in chunk],
+                                                                  batch_size, hidden=True)):
+            if b is None:
+                continue
+            lines, feats = page_line_inputs(gold.text, enc.char_index, b, h)
+            if not lines:
+                continue
+            tags, arts = gold_line_targets(gold, enc, lines, topics)
+            out.append(PageExample(gold, enc.char_index, b, t, lines, feats, tags, arts))
+    return out
+
+
+@dataclass
+class LineSeq:
+    """A page reduced to what training reads: line vectors, gold tags, gold article ids."""
+
+    features: np.ndarray
+    tags: np.ndarray
+    articles: np.ndarray
+
+
+def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = None, progress: bool = True
+                   ) -> list[LineSeq]:
+    """Training sequences of gold pages, read from ``cache`` (an ``.npz``) when it exists, else built and
+    written there: the encoder pass over thousands of pages costs minutes, a re-run with other page-model
+    settings need not repeat it. The cache name should say which encoder and pages it holds."""
+    if cache is not None and cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        cuts = np.cumsum(np.concatenate([[0], z["lengths"]]))
+        return [LineSeq(z["features"][a:b], z["tags"][a:b], z["articles"][a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    seqs = [LineSeq(ex.features, ex.tags, ex.articles)
+            for ex in page_examples(seg, golds, progress=progress, desc="page model: encoder pass (train)")]
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, lengths=np.array([len(q.tags) for q in seqs]), features=np.vstack([q.features for q in seqs]),
+                 tags=np.concatenate([q.tags for q in seqs]), articles=np.concatenate([q.articles for q in seqs]))
+    return seqs
+
+
+def cache_key(model_dir: str | Path, files: Sequence[str | Path]) -> str:
+    """A name for the sequences of ``files`` under the encoder in ``model_dir`` (content hashes)."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for f in [Path(model_dir) / "model.safetensors", *map(Path, files)]:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class _Crops(torch.utils.data.Dataset):
+    """Training items: a random window of at most ``max_lines`` lines of each page, new each epoch."""
+
+    def __init__(self, examples: Sequence[LineSeq | PageExample], max_lines: int, seed: int, random: bool = True):
+        self.examples, self.max_lines, self.random = examples, max_lines, random
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
+        ex = self.examples[i]
+        n = len(ex.tags)
+        a = int(self.rng.integers(0, n - self.max_lines + 1)) if self.random and n > self.max_lines else 0
+        b = a + min(n, self.max_lines)
+        return {"features": ex.features[a:b], "tags": consistent_tags(ex.tags[a:b]), "articles": ex.articles[a:b]}
+
+
+def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    """Pad a batch of line sequences; ``mask`` marks real lines."""
+    n = max(len(it["tags"]) for it in items)
+    f = items[0]["features"].shape[1]
+    feats = torch.zeros(len(items), n, f)
+    tags = torch.zeros(len(items), n, dtype=torch.long)
+    arts = torch.full((len(items), n), -1, dtype=torch.long)
+    mask = torch.zeros(len(items), n, dtype=torch.bool)
+    for r, it in enumerate(items):
+        k = len(it["tags"])
+        feats[r, :k] = torch.from_numpy(it["features"])
+        tags[r, :k] = torch.from_numpy(it["tags"])
+        arts[r, :k] = torch.from_numpy(it["articles"])
+        mask[r, :k] = True
+    return {"features": feats, "mask": mask, "tags": tags, "articles": arts}
+
+
+def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArguments, output_dir: str | Path,
+                     progress: bool = True) -> PageModel:
+    """Train a page model on examples with the ``Trainer`` (no evaluation pages: see the module doc)."""
+    from transformers import Trainer, TrainingArguments
+
+    x = np.vstack([ex.features for ex in train]).astype(np.float64)
+    std = x.std(0)
+    cfg = PageModelConfig(n_features=x.shape[1], hidden=args.hidden, layers=args.layers, heads=args.heads,
+                          ff=2 * args.hidden, max_lines=args.max_lines, link_loss_weight=args.link_loss_weight,
+                          mean=x.mean(0).tolist(), std=np.where(std > 1e-6, std, 1.0).tolist())
+    torch.manual_seed(args.seed)
+    model = PageModel(cfg)
+    targs = TrainingArguments(
+        output_dir=str(output_dir), num_train_epochs=args.epochs, learning_rate=args.learning_rate,
+        per_device_train_batch_size=args.batch_size, lr_scheduler_type="linear", warmup_steps=0.05,
+        weight_decay=0.01, logging_steps=50, save_strategy="no", report_to=[], seed=args.seed,
+        remove_unused_columns=False, disable_tqdm=not progress, use_cpu=True, dataloader_num_workers=0)
+    trainer = Trainer(model=model, args=targs, train_dataset=_Crops(train, args.max_lines, args.seed),
+                      data_collator=collate)
+    trainer.train()
+    return model.eval()
+
+
+def _decode(examples: Sequence[PageExample], decoded: Sequence[tuple[np.ndarray, np.ndarray]],
+            topics: Sequence[str], threshold: float, link: dict[str, float] | None) -> list[Page]:
+    from newsseg.model.page_decoding import decode_with_page_model
+
+    return [decode_with_page_model(ex.page.id, ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
+                                   topics, ex.lines, tags, logits, threshold, link)
+            for ex, (tags, logits) in zip(examples, decoded)]
+
+
+def decode_examples(model: PageModel, examples: Sequence[PageExample], topics: Sequence[str],
+                    threshold: float | None = None, link: dict[str, float] | None = None) -> list[Page]:
+    """Decode examples with the page model (its own threshold unless one is given)."""
+    th = model.cfg.threshold if threshold is None else threshold
+    return _decode(examples, [model.decode(ex.features) for ex in examples], topics, th, link)
+
+
+THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.5), 2))
+
+
+def fit_threshold(model: PageModel, fit: Sequence[PageExample], topics: Sequence[str],
+                  link: dict[str, float] | None = None) -> tuple[float, float]:
+    """Set the merge threshold with the best decoder objective on the fit pages; returns (threshold, objective)."""
+    from newsseg.train.linking import decode_objective
+
+    golds = [ex.page for ex in fit]
+    decoded = [model.decode(ex.features) for ex in fit]  # the model's part does not depend on the threshold
+    tried = {float(th): decode_objective(golds, _decode(fit, decoded, topics, float(th), link), topics)
+             for th in THRESHOLDS}
+    th, score = max(tried.items(), key=lambda kv: (kv[1], -abs(kv[0])))
+    model.cfg.threshold = th
+    logger.info("page model threshold %.2f: objective %.4f on %d fit pages", th, score, len(fit))
+    return th, score
+
+
+def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Sequence[Page], args: PageFitArguments,
+                   output_dir: str | Path, progress: bool = True, cache: Path | None = None) -> dict[str, Any]:
+    """Train the page model, fit its threshold, install it in ``seg``; returns what was measured.
+
+    ``cache``: an ``.npz`` for the training sequences (see :func:`line_sequences`).
+    """
+    train = line_sequences(seg, train_pages, cache, progress)
+    fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)")
+    model = train_page_model(train, args, output_dir, progress)
+    th, score = fit_threshold(model, fit, seg.config.topic_labels, seg.config.link)
+    seg.page_model = model
+    return {"train_pages": len(train), "fit_pages": len(fit), "threshold": th, "fit_objective": score}

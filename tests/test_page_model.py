@@ -1,0 +1,199 @@
+"""The page model: pure-tensor checks of the CRF and pair head, and a tiny model trained on composed pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+import torch
+
+from newsseg.model.page_model import NEG, PageModel, PageModelConfig, allowed_transitions
+
+
+def _tiny(n_features: int = 6, layers: int = 1, max_lines: int = 8) -> PageModel:
+    torch.manual_seed(0)
+    return PageModel(PageModelConfig(n_features=n_features, hidden=16, layers=layers, heads=2, ff=32,
+                                     link_dim=8, max_lines=max_lines))
+
+
+def test_allowed_transitions_are_bio() -> None:
+    ok = allowed_transitions()
+    assert not ok[0, 2] and not ok[0, 4] and not ok[3, 2] and not ok[1, 4]   # I-x only after x
+    assert ok[1, 2] and ok[2, 2] and ok[3, 4] and ok[4, 4] and ok[2, 3] and ok[4, 1] and ok[0, 1]
+
+
+@pytest.mark.parametrize("layers", [0, 1])
+def test_forward_shapes_loss_and_symmetric_pairs(layers: int) -> None:
+    model = _tiny(layers=layers)
+    x = torch.randn(2, 5, 6)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    tags = torch.tensor([[1, 2, 3, 4, 0], [3, 4, 4, 0, 0]])
+    arts = torch.tensor([[0, 0, 0, 0, -1], [1, 1, 1, -1, -1]])
+    out = model(x, mask, tags, arts)
+    assert out["emissions"].shape == (2, 5, 5) and out["states"].shape == (2, 5, 16)
+    assert torch.isfinite(out["loss"]) and out["loss"] > 0
+    out["loss"].backward()
+    assert model.q.weight.grad is not None and model.tag_head.weight.grad is not None
+    s = model.pair_logits(out["states"])
+    assert torch.allclose(s, s.transpose(1, 2))
+
+
+def test_padding_does_not_change_real_lines() -> None:
+    model = _tiny().eval()
+    x = torch.randn(1, 4, 6)
+    short = model(x, torch.ones(1, 4, dtype=torch.bool))["emissions"]
+    padded = model(torch.cat([x, torch.randn(1, 3, 6)], 1),
+                   torch.tensor([[1, 1, 1, 1, 0, 0, 0]], dtype=torch.bool))["emissions"][:, :4]
+    assert torch.allclose(short, padded, atol=1e-5)
+
+
+def test_decode_never_emits_an_impossible_move_even_when_emissions_ask_for_one() -> None:
+    model = _tiny()
+    with torch.no_grad():  # emissions that all but demand I-headline everywhere
+        model.tag_head.weight.zero_()
+        model.tag_head.bias.copy_(torch.tensor([0.0, 0.0, 50.0, 0.0, 0.0]))
+        model.crf.transitions.zero_()  # as if weight decay had eroded the pins: decode restores them
+    tags, logits = model.decode(np.random.default_rng(0).normal(size=(6, 6)).astype(np.float32))
+    assert tags[0] != 2 and all(not (t == 2 and p not in (1, 2)) for p, t in zip(tags[:-1], tags[1:]))
+    assert logits.shape == (6, 6)
+    assert float(model.crf.transitions.detach()[0, 2]) == NEG
+
+
+def test_decode_of_a_page_longer_than_a_window() -> None:
+    model = _tiny(max_lines=8)
+    feats = np.random.default_rng(1).normal(size=(30, 6)).astype(np.float32)
+    tags, logits = model.decode(feats)
+    assert tags.shape == (30,) and logits.shape == (30, 30)
+    empty_tags, empty_logits = model.decode(np.zeros((0, 6), dtype=np.float32))
+    assert empty_tags.shape == (0,) and empty_logits.shape == (0, 0)
+
+
+def test_page_links_average_line_pairs() -> None:
+    from types import SimpleNamespace
+
+    from newsseg.data.pages import Span
+    from newsseg.model.page_decoding import PageLinks
+
+    logits = np.array([[0, 2, -2, 4], [2, 0, -4, 6], [-2, -4, 0, 1], [4, 6, 1, 0]], dtype=float)
+    links = PageLinks(np.array([0, 10, 20, 30]), logits)
+    frag = lambda a, b, role="body": SimpleNamespace(span=Span(a, b, role))  # noqa: E731
+    a, b, c = frag(0, 15), frag(20, 25), frag(30, 40)   # lines {0,1}, {2}, {3}
+    s = links.pair_scores([a, b, c], np.zeros((3, 3)))
+    assert s[0, 1] == pytest.approx(-3.0) and s[0, 2] == pytest.approx(5.0) and s[1, 2] == pytest.approx(1.0)
+    # a headline on line 2 against clusters {a} and {b, c}: mean over the cluster's lines
+    h = links.head_scores([frag(20, 25, "headline")], [[a], [b, c]])
+    assert h[0, 0] == pytest.approx(-3.0) and h[0, 1] == pytest.approx(0.5)
+
+
+@pytest.fixture(scope="module")
+def page_trained(tiny_seg: Any, compose: Callable[..., list], tmp_path_factory: pytest.TempPathFactory
+                 ) -> tuple[Any, Path, list]:
+    """A tiny page model trained on top of the tiny random encoder, saved with it."""
+    from newsseg.model.segmenter import Segmenter
+    from newsseg.train.page_fit import PageFitArguments, fit_page_model
+
+    torch.set_num_threads(1)
+    seg = Segmenter(tiny_seg.model, tiny_seg.tokenizer)
+    seg.config = tiny_seg.model.config
+    out = tmp_path_factory.mktemp("page-model")
+    args = PageFitArguments(hidden=16, layers=1, heads=2, max_lines=32, epochs=2, batch_size=4)
+    report = fit_page_model(seg, compose(12, seed=5), compose(4, seed=6), args, out / "trainer", progress=False)
+    seg.save_pretrained(out)
+    seg.model.config.page_model = {}  # the session's tiny_seg stays without a page model
+    return report, out, compose(3, seed=7)
+
+
+def test_fit_page_model_reports_and_saves(page_trained: tuple[Any, Path, list]) -> None:
+    report, out, _ = page_trained
+    assert report["train_pages"] == 12 and report["fit_pages"] == 4
+    assert (out / "page_model.safetensors").is_file()
+    import json
+
+    entry = json.loads((out / "config.json").read_text())["page_model"]
+    assert entry["file"] == "page_model.safetensors" and entry["threshold"] == report["threshold"]
+    assert len(entry["mean"]) == entry["n_features"]
+
+
+def test_saved_page_model_predicts_the_same_after_loading(page_trained: tuple[Any, Path, list]) -> None:
+    from newsseg.model.segmenter import Segmenter
+    from newsseg.train.page_fit import decode_examples, page_examples
+
+    _, out, pages = page_trained
+    seg = Segmenter.from_pretrained(out)
+    assert seg.page_model is not None and seg.page_model.cfg.layers == 1
+    got = seg.predict([p.text for p in pages])
+    examples = page_examples(seg, pages, progress=False)
+    want = decode_examples(seg.page_model, examples, seg.config.topic_labels, link=seg.config.link)
+    for g, w in zip(got, want):
+        assert [[(s.start, s.end, s.role) for s in a.spans] for a in g.articles] == \
+               [[(s.start, s.end, s.role) for s in a.spans] for a in w.articles]
+        for a in g.articles:  # spans start at line starts: the page model tags whole lines
+            for s in a.spans:
+                assert s.start == 0 or g.text[s.start - 1] in "\n \u3000" or g.text[:s.start].strip() == ""
+
+
+def test_gold_line_targets(compose: Callable[..., list], tiny_seg: Any) -> None:
+    from newsseg.model.page_features import gold_line_targets, page_line_inputs
+
+    page = compose(1, seed=9)[0]
+    (_, enc, b, _, h), = tiny_seg.page_outputs([page], 8, hidden=True)
+    lines, feats = page_line_inputs(page.text, enc.char_index, b, h)
+    assert feats.shape == (len(lines), h.shape[1] + 47) and np.isfinite(feats).all()
+    tags, arts = gold_line_targets(page, enc, lines, tiny_seg.config.topic_labels)
+    for (a, _), t, k in zip(lines, tags, arts):
+        c = int(enc.char_index[a])
+        owners = [i for i, art in enumerate(page.articles) for s in art.spans if s.start <= c < s.end]
+        assert k == (owners[0] if owners else -1)
+        assert (t == 0) == (k == -1)
+
+
+def test_recipe_page_model_table_trains_it_in_one_command(tmp_path: Path) -> None:
+    """``[page_model] enabled = true`` makes ``train`` fit the page model and save it with the encoder."""
+    import copy
+    import json
+
+    from conftest import SMALL_CORPUS, TRAINED_RECIPE
+    from newsseg.model.segmenter import Segmenter
+    from newsseg.train.args import RunConfig
+    from newsseg.train.trainer import train
+
+    recipe = copy.deepcopy(TRAINED_RECIPE)
+    recipe["training"]["num_train_epochs"] = 1
+    recipe["page_model"] = {"enabled": True, "compose_pages": 6, "hidden": 16, "layers": 1, "heads": 2,
+                            "max_lines": 32, "epochs": 1, "batch_size": 4}
+    cfg = RunConfig.from_dict(recipe)
+    cfg.data.corpus = str(SMALL_CORPUS)
+    metrics = train(cfg, tmp_path)
+    assert metrics["page_model"]["train_pages"] == 6 and metrics["page_model"]["fit_pages"] == 4
+    assert json.loads((tmp_path / "config.json").read_text())["page_model"]["layers"] == 1
+    seg = Segmenter.from_pretrained(tmp_path)
+    assert seg.page_model is not None
+    assert seg.predict("总投资96.6亿元\n本报讯 5月11日，项目开工。\n").text.startswith("总投资")
+
+
+def test_unknown_page_model_key_is_refused() -> None:
+    from newsseg.train.args import RunConfig
+
+    with pytest.raises(ValueError, match="page_model.layer"):
+        RunConfig.from_dict({"page_model": {"layer": 1}})
+
+
+def test_consistent_tags_turn_impossible_i_into_b() -> None:
+    from newsseg.model.lines import consistent_tags
+
+    # a crop starting inside a body; I-body after a headline line (body started mid-line); I-headline after body or O
+    assert consistent_tags(np.array([4, 4, 1, 4, 2, 0, 2])).tolist() == [3, 4, 1, 3, 1, 0, 1]
+
+
+def test_line_sequences_cache_round_trip(tiny_seg: Any, compose: Callable[..., list], tmp_path: Path) -> None:
+    from newsseg.train.page_fit import line_sequences
+
+    pages = compose(3, seed=11)
+    built = line_sequences(tiny_seg, pages, tmp_path / "c.npz", progress=False)
+    loaded = line_sequences(tiny_seg, [], tmp_path / "c.npz", progress=False)  # from the cache alone
+    assert len(built) == len(loaded) == 3
+    for a, b in zip(built, loaded):
+        assert np.array_equal(a.features, b.features) and np.array_equal(a.tags, b.tags)
+        assert np.array_equal(a.articles, b.articles)
