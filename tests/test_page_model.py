@@ -108,12 +108,17 @@ def page_trained(tiny_seg: Any, compose: Callable[..., list], tmp_path_factory: 
 def test_fit_page_model_reports_and_saves(page_trained: tuple[Any, Path, list]) -> None:
     report, out, _ = page_trained
     assert report["train_pages"] == 12 and report["fit_pages"] == 4
+    assert report["objective"] == max(report["objective_pair_head"], report.get("objective_stacked", 0.0))
     assert (out / "page_model.safetensors").is_file()
     import json
 
     entry = json.loads((out / "config.json").read_text())["page_model"]
     assert entry["file"] == "page_model.safetensors" and entry["threshold"] == report["threshold"]
     assert len(entry["mean"]) == entry["n_features"]
+    if report["stacked"]:  # kept only when it beat the pair head alone on the fit pages
+        assert entry["stack"]["features"][-1] == "page_logit" and report["objective_stacked"] > report["objective_pair_head"]
+    else:
+        assert entry["stack"] == {}
 
 
 def test_saved_page_model_predicts_the_same_after_loading(page_trained: tuple[Any, Path, list]) -> None:
@@ -197,3 +202,21 @@ def test_line_sequences_cache_round_trip(tiny_seg: Any, compose: Callable[..., l
     for a, b in zip(built, loaded):
         assert np.array_equal(a.features, b.features) and np.array_equal(a.tags, b.tags)
         assert np.array_equal(a.articles, b.articles)
+
+
+def test_stacked_linker_takes_the_page_scores_as_its_last_feature() -> None:
+    from types import SimpleNamespace
+
+    from newsseg.data.pages import Span
+    from newsseg.model.linker import FEATURES, PAGE_FEATURE, fit_linker, pair_features
+
+    bodies = [SimpleNamespace(span=Span(i * 10, i * 10 + 8, "body"), order=i, topic=np.eye(5)[i % 2],
+                              text="本报讯 项目开工。" if i == 0 else "项目进展顺利", lead=i == 0) for i in range(3)]
+    sim, page = np.eye(3), np.array([[0.0, 3.0, -3.0], [3.0, 0.0, -1.0], [-3.0, -1.0, 0.0]])
+    x = np.concatenate([pair_features(bodies, sim)[np.triu_indices(3, 1)], page[np.triu_indices(3, 1)][:, None]], 1)
+    linker = fit_linker(np.vstack([x] * 4), np.array([True, False, False] * 4))
+    assert linker is not None and linker.features == [*FEATURES, PAGE_FEATURE]
+    with pytest.raises(ValueError, match="page="):
+        linker.pair_scores(bodies, sim)
+    scores = linker.pair_scores(bodies, sim, page)
+    assert scores.shape == (3, 3) and scores[0, 1] > scores[0, 2]

@@ -44,6 +44,14 @@ class PairLinker(Protocol):
     def pair_scores(self, bodies: Sequence[Any], sim: np.ndarray) -> np.ndarray: ...
 
 
+PAGE_FEATURE = "page_logit"  # the page model's pair log-odds, the last feature of a stacked linker
+
+
+def with_page(feats: np.ndarray, page: np.ndarray | None) -> np.ndarray:
+    """``feats`` ``[k, k, F]`` with the page model's ``[k, k]`` pair log-odds appended (when given)."""
+    return feats if page is None else np.concatenate([feats, page[..., None]], axis=-1)
+
+
 def unit_rows(v: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (all-zero rows stay zero), for cosine similarity by matmul."""
     n = np.linalg.norm(v, axis=-1, keepdims=True)
@@ -105,11 +113,18 @@ class LearnedLinker:
     threshold: float = 0.0
     features: list[str] = field(default_factory=lambda: list(FEATURES))
 
-    def pair_scores(self, bodies: Sequence[Any], sim: np.ndarray) -> np.ndarray:
-        """Log-odds that fragments i and j belong to one article, ``[k, k]`` (diagonal unset)."""
-        if self.features != list(FEATURES):
+    def pair_scores(self, bodies: Sequence[Any], sim: np.ndarray, page: np.ndarray | None = None) -> np.ndarray:
+        """Log-odds that fragments i and j belong to one article, ``[k, k]`` (diagonal unset).
+
+        A linker stacked on the page model (features end in ``page_logit``) also takes ``page``, the
+        page model's fragment-pair log-odds (:class:`newsseg.model.page_decoding.PageLinks`).
+        """
+        stacked = self.features == [*FEATURES, PAGE_FEATURE]
+        if self.features != list(FEATURES) and not stacked:
             raise ValueError(f"linker was fitted on features {self.features}, this code computes {list(FEATURES)}")
-        return pair_features(bodies, sim) @ np.asarray(self.coef) + self.intercept
+        if stacked and page is None:
+            raise ValueError("this linker is stacked on the page model: pass its pair scores as page=")
+        return with_page(pair_features(bodies, sim), page if stacked else None) @ np.asarray(self.coef) + self.intercept
 
     def to_dict(self) -> dict[str, Any]:
         return {"coef": [round(float(c), 6) for c in self.coef], "intercept": round(float(self.intercept), 6),
@@ -133,12 +148,13 @@ def gold_owner(gold: Page, start: int, end: int) -> str | None:
     return best
 
 
-def linker_training_pairs(blocks: Sequence[tuple[Sequence[Any], np.ndarray]], gold: Page
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def linker_training_pairs(blocks: Sequence[tuple[Sequence[Any], np.ndarray]], gold: Page,
+                          page: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """(features, same-article labels) for every unordered pair of predicted body fragments of a page.
 
     A fragment's gold article is the one holding most of its characters; furniture (no gold owner)
-    pairs with nothing.
+    pairs with nothing. ``page`` (the page model's :class:`~newsseg.model.page_decoding.PageLinks`)
+    adds its pair log-odds as the last feature.
     """
     xs, ys = [], []
     for block, sim in blocks:
@@ -146,21 +162,25 @@ def linker_training_pairs(blocks: Sequence[tuple[Sequence[Any], np.ndarray]], go
         if len(bodies) < 2:
             continue
         owners = [gold_owner(gold, f.span.start, f.span.end) for f in bodies]
-        feats = pair_features(bodies, sim)
+        feats = with_page(pair_features(bodies, sim), None if page is None else page.page_scores(bodies))
         iu = np.triu_indices(len(bodies), 1)
         xs.append(feats[iu])
         ys.append(np.array([owners[i] is not None and owners[i] == owners[j] for i, j in zip(*iu)]))
     if not xs:
-        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=bool)
+        return np.zeros((0, len(FEATURES) + (page is not None))), np.zeros(0, dtype=bool)
     return np.concatenate(xs), np.concatenate(ys)
 
 
 def fit_linker(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> LearnedLinker | None:
-    """Fit the pair model (scikit-learn's logistic regression); ``None`` when one class is missing."""
+    """Fit the pair model (scikit-learn's logistic regression); ``None`` when one class is missing.
+
+    ``x`` with one column more than :data:`FEATURES` is a linker stacked on the page model.
+    """
     if len(y) == 0 or y.all() or not y.any():
         return None
     from sklearn.linear_model import LogisticRegression
 
     lr = LogisticRegression(C=c, max_iter=2000)
     lr.fit(x, y)
-    return LearnedLinker(lr.coef_[0].tolist(), float(lr.intercept_[0]))
+    names = list(FEATURES) + ([PAGE_FEATURE] if x.shape[1] == len(FEATURES) + 1 else [])
+    return LearnedLinker(lr.coef_[0].tolist(), float(lr.intercept_[0]), features=names)

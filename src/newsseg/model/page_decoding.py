@@ -16,7 +16,7 @@ import numpy as np
 
 from newsseg.data.pages import Page
 from newsseg.model.decoding import DEFAULT_LINK, fragment_blocks, link_blocks
-from newsseg.model.linker import PairLinker
+from newsseg.model.linker import LearnedLinker, PairLinker
 from newsseg.model.lines import tags_to_token_labels
 
 
@@ -28,6 +28,13 @@ class PageLinks:
     line_starts: np.ndarray   # character offset of each line's first token, ascending
     logits: np.ndarray        # [n_lines, n_lines] same-article log-odds
     threshold: float = 0.0    # a merge must score above this
+    # A learned linker stacked on these scores (its last feature is the page model's pair log-odds,
+    # the others the hand cues of newsseg.model.linker); its threshold replaces ``threshold``.
+    stack: LearnedLinker | None = None
+
+    def __post_init__(self) -> None:
+        if self.stack is not None:
+            self.threshold = self.stack.threshold
 
     def _lines(self, frag: Any) -> np.ndarray:
         lo, hi = np.searchsorted(self.line_starts, [frag.span.start, frag.span.end])
@@ -37,9 +44,14 @@ class PageLinks:
         la, lb = [self._lines(f) for f in a], [self._lines(f) for f in b]
         return np.array([[float(self.logits[np.ix_(x, y)].mean()) for y in lb] for x in la]).reshape(len(a), len(b))
 
-    def pair_scores(self, bodies: Sequence[Any], sim: np.ndarray) -> np.ndarray:
+    def page_scores(self, bodies: Sequence[Any]) -> np.ndarray:
         """Mean line-pair log-odds between every two body fragments."""
         return self._between(bodies, bodies)
+
+    def pair_scores(self, bodies: Sequence[Any], sim: np.ndarray) -> np.ndarray:
+        """The page model's fragment-pair log-odds, or the stacked linker's over them and the hand cues."""
+        page = self.page_scores(bodies)
+        return page if self.stack is None else self.stack.pair_scores(bodies, sim, page)
 
     def head_scores(self, heads: Sequence[Any], groups: Sequence[Sequence[Any]]) -> np.ndarray:
         """Log-odds that each headline fragment belongs with each body cluster (mean over its lines)."""
@@ -54,14 +66,16 @@ class PageLinks:
 def decode_with_page_model(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
                            topic_probs: np.ndarray, topic_labels: Sequence[str], lines: Sequence[tuple[int, int]],
                            tags: np.ndarray, logits: np.ndarray | None, threshold: float = 0.0,
-                           link: Mapping[str, float] | None = None, linker: PairLinker | None = None) -> Page:
+                           link: Mapping[str, float] | None = None, linker: PairLinker | None = None,
+                           stack: LearnedLinker | None = None) -> Page:
     """A page with articles from the page model's line ``tags`` and pair ``logits`` (see module doc).
 
-    ``logits=None`` links with the hand-weighted cues of ``link`` (or a fitted ``linker``) instead.
+    ``logits=None`` links with the hand-weighted cues of ``link`` (or a fitted ``linker``) instead;
+    ``stack`` is a linker stacked on the page model's scores (:class:`PageLinks`).
     """
     w = {**DEFAULT_LINK, **(link or {})}
     labels = tags_to_token_labels(len(char_index), lines, tags)
     blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, labels=labels)
     starts = char_index[[a for a, _ in lines]] if len(lines) else np.zeros(0, dtype=np.int64)
     return link_blocks(page_id, text, blocks, topic_labels, w,
-                       linker if logits is None else PageLinks(starts, logits, threshold))
+                       linker if logits is None else PageLinks(starts, logits, threshold, stack))

@@ -62,6 +62,9 @@ class PageModelConfig:
     # False: the page model only tags lines and linking uses the hand-weighted cues (config.link /
     # config.linker) - the "no learned linker" ablation, set in a copy's config.json.
     use_links: bool = True
+    # A learned linker stacked on the pair head (newsseg.model.linker, features + page_logit), fitted
+    # on the decoder-fit pages and kept only when it beats the pair head alone; {}: the pair head alone.
+    stack: dict[str, Any] = field(default_factory=dict)
 
 
 def allowed_transitions() -> np.ndarray:

@@ -372,7 +372,8 @@ class Segmenter:
         use = self.page_model.cfg.use_links
         return decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
                                       tags, logits if use else None, self.page_model.cfg.threshold, self.config.link,
-                                      None if use else LearnedLinker.from_dict(self.config.linker))
+                                      None if use else LearnedLinker.from_dict(self.config.linker),
+                                      LearnedLinker.from_dict(self.page_model.cfg.stack))
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

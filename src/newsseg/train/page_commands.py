@@ -31,6 +31,8 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
 
     try:
         pa = _page_args(args.set)
+        if not args.train and not args.linking_only:
+            raise ValueError("--train: give the gold page files to train on (or --linking-only)")
         seg = Segmenter.from_pretrained(args.model)
         train = [p for f in args.train for p in read_pages(f, topics=None)]
         fit = [p for f in args.fit for p in read_pages(f, topics=None)]
@@ -39,14 +41,27 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    if args.linking_only:
+        from newsseg.train.page_fit import fit_linking, page_examples
+
+        if seg.page_model is None:
+            _err(f"--linking-only: {args.model} has no page model to re-fit")
+            return EXIT_USAGE
+        examples = page_examples(seg, fit, progress=not args.quiet, desc="page model: encoder pass (fit)")
+        linking = fit_linking(seg.page_model, examples, seg.config.topic_labels, seg.config.link)
+        seg.save_pretrained(out)
+        print(f"page model linking re-fitted on {len(examples)} pages: {json.dumps(linking)}; saved to {out}")
+        return EXIT_OK
     cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train)}.npz"
     report = fit_page_model(seg, train, fit, pa, out / "page-trainer", progress=not args.quiet, cache=cache)
     seg.save_pretrained(out)
     report = {**report, "args": asdict(pa), "base_model": str(args.model),
               "train_files": list(args.train), "fit_files": list(args.fit)}
     (out / "page_model_metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"page model trained on {report['train_pages']} pages; threshold {report['threshold']:.2f}, "
-          f"decoder objective {report['fit_objective']:.4f} on {report['fit_pages']} fit pages; saved to {out}")
+    print(f"page model trained on {report['train_pages']} pages; decoder objective on {report['fit_pages']} fit "
+          f"pages: pair head {report['objective_pair_head']:.4f}, stacked linker "
+          f"{report.get('objective_stacked', float('nan')):.4f} ({'kept' if report['stacked'] else 'not kept'}); "
+          f"saved to {out}")
     return EXIT_OK
 
 
@@ -57,7 +72,7 @@ def register(sub: Any) -> None:
                                    "line vectors (Hugging Face Trainer), search its merge threshold on decoder-fit "
                                    "pages (never evaluation pages) and save encoder + page model to OUTPUT.")
     p.add_argument("--model", required=True, help="trained segmenter directory (its encoder stays as it is)")
-    p.add_argument("--train", nargs="+", required=True, help="gold page JSONL to train on (composed/OCR'd training pages)")
+    p.add_argument("--train", nargs="+", default=[], help="gold page JSONL to train on (composed/OCR'd training pages)")
     p.add_argument("--fit", nargs="+", required=True, help="gold page JSONL of the decoder-fit split (threshold search)")
     p.add_argument("-o", "--output", required=True, help="output model directory")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -66,5 +81,7 @@ def register(sub: Any) -> None:
                    help="where the training pages' line vectors are kept, keyed by encoder and page files, so "
                         "another page-model setting skips the encoder pass (default runs/page-cache)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--linking-only", action="store_true",
+                   help="keep --model's page model; only re-fit its threshold and stacked linker on --fit pages")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_fit_page_model)

@@ -3,14 +3,14 @@
 The encoder runs once per page (its weights stay as they are) and each page becomes a sequence of
 line vectors with gold line tags and article ids; the page transformer, CRF and pair head are then
 trained on those sequences with the Hugging Face ``Trainer``, on random crops of at most
-``max_lines`` lines (what the model reads at once at inference). Finally the pair head's merge
-threshold is searched on the decoder-fit pages with the decoder's own objective
-(:func:`newsseg.train.linking.decode_objective`). Evaluation pages never enter either step.
+``max_lines`` lines (what the model reads at once at inference). Finally linking is fitted on the
+decoder-fit pages with the decoder's own objective (:func:`fit_linking`). Evaluation pages never enter either step.
 
 Example::
 
     from newsseg import Segmenter
-    from newsseg.train.page_fit import PageFitArguments, fit_page_model
+    from newsseg.train.args import PageFitArguments
+    from newsseg.train.page_fit import fit_page_model
     seg = Segmenter.from_pretrained("model")
     fit_page_model(seg, train_pages, fit_pages, PageFitArguments(), "runs/page")   # sets seg.page_model
 """
@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from newsseg.data.pages import Page
+from newsseg.model.linker import LearnedLinker
 from newsseg.model.lines import consistent_tags
 from newsseg.model.page_features import gold_line_targets, page_line_inputs
 from newsseg.model.page_model import PageModel, PageModelConfig
@@ -85,9 +86,10 @@ def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = N
     written there: the encoder pass over thousands of pages costs minutes, a re-run with other page-model
     settings need not repeat it. The cache name should say which encoder and pages it holds."""
     if cache is not None and cache.exists():
-        z = np.load(cache, allow_pickle=False)
-        cuts = np.cumsum(np.concatenate([[0], z["lengths"]]))
-        return [LineSeq(z["features"][a:b], z["tags"][a:b], z["articles"][a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+        with np.load(cache, allow_pickle=False) as z:  # each z[key] reads the whole array: read each once
+            lengths, feats, tags, arts = z["lengths"], z["features"], z["tags"], z["articles"]
+        cuts = np.cumsum(np.concatenate([[0], lengths]))
+        return [LineSeq(feats[a:b], tags[a:b], arts[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
     seqs = [LineSeq(ex.features, ex.tags, ex.articles)
             for ex in page_examples(seg, golds, progress=progress, desc="page model: encoder pass (train)")]
     if cache is not None:
@@ -165,38 +167,76 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
     return model.eval()
 
 
-def _decode(examples: Sequence[PageExample], decoded: Sequence[tuple[np.ndarray, np.ndarray]],
-            topics: Sequence[str], threshold: float, link: dict[str, float] | None) -> list[Page]:
+Decoded = Sequence[tuple[np.ndarray, np.ndarray]]  # the page model's (line tags, pair log-odds) per page
+
+
+def _decode(examples: Sequence[PageExample], decoded: Decoded, topics: Sequence[str], threshold: float,
+            link: dict[str, float] | None, stack: LearnedLinker | None = None) -> list[Page]:
     from newsseg.model.page_decoding import decode_with_page_model
 
     return [decode_with_page_model(ex.page.id, ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
-                                   topics, ex.lines, tags, logits, threshold, link)
+                                   topics, ex.lines, tags, logits, threshold, link, stack=stack)
             for ex, (tags, logits) in zip(examples, decoded)]
 
 
 def decode_examples(model: PageModel, examples: Sequence[PageExample], topics: Sequence[str],
-                    threshold: float | None = None, link: dict[str, float] | None = None) -> list[Page]:
-    """Decode examples with the page model (its own threshold unless one is given)."""
-    th = model.cfg.threshold if threshold is None else threshold
-    return _decode(examples, [model.decode(ex.features) for ex in examples], topics, th, link)
+                    link: dict[str, float] | None = None) -> list[Page]:
+    """Decode examples as :class:`~newsseg.model.segmenter.Segmenter` does with this page model."""
+    return _decode(examples, [model.decode(ex.features) for ex in examples], topics, model.cfg.threshold, link,
+                   LearnedLinker.from_dict(model.cfg.stack))
 
 
 THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.5), 2))
 
 
-def fit_threshold(model: PageModel, fit: Sequence[PageExample], topics: Sequence[str],
-                  link: dict[str, float] | None = None) -> tuple[float, float]:
-    """Set the merge threshold with the best decoder objective on the fit pages; returns (threshold, objective)."""
+def _best_threshold(score: Callable[[float], float]) -> tuple[float, float]:
+    tried = {float(th): score(float(th)) for th in THRESHOLDS}
+    return max(tried.items(), key=lambda kv: (kv[1], -abs(kv[0])))
+
+
+def fit_linking(model: PageModel, fit: Sequence[PageExample], topics: Sequence[str],
+                link: dict[str, float] | None = None) -> dict[str, float]:
+    """Fit how the page model links, on the decoder-fit pages, by the decoder objective
+    (:func:`newsseg.train.linking.decode_objective`):
+
+    1. the merge threshold on the pair head's log-odds alone;
+    2. a learned linker stacked on them (:mod:`newsseg.model.linker`'s logistic regression over the
+       hand cues plus the pair head's log-odds, fitted on the same pages' gold links) and its threshold.
+
+    The stacked linker is kept in ``model.cfg.stack`` only if it beats the pair head alone.
+    """
+    from newsseg.model.decoding import DEFAULT_LINK, fragment_blocks
+    from newsseg.model.linker import fit_linker, linker_training_pairs
+    from newsseg.model.lines import tags_to_token_labels
+    from newsseg.model.page_decoding import PageLinks
     from newsseg.train.linking import decode_objective
 
     golds = [ex.page for ex in fit]
     decoded = [model.decode(ex.features) for ex in fit]  # the model's part does not depend on the threshold
-    tried = {float(th): decode_objective(golds, _decode(fit, decoded, topics, float(th), link), topics)
-             for th in THRESHOLDS}
-    th, score = max(tried.items(), key=lambda kv: (kv[1], -abs(kv[0])))
-    model.cfg.threshold = th
-    logger.info("page model threshold %.2f: objective %.4f on %d fit pages", th, score, len(fit))
-    return th, score
+    th, alone = _best_threshold(lambda t: decode_objective(golds, _decode(fit, decoded, topics, t, link), topics))
+    model.cfg.threshold, model.cfg.stack = th, {}
+    out = {"threshold": th, "objective_pair_head": alone}
+    w = {**DEFAULT_LINK, **(link or {})}
+    xs, ys = [], []
+    for ex, (tags, logits) in zip(fit, decoded):
+        labels = tags_to_token_labels(len(ex.char_index), ex.lines, tags)
+        blocks = fragment_blocks(ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs, w, labels=labels)
+        x, y = linker_training_pairs(blocks, ex.page, PageLinks(ex.char_index[[a for a, _ in ex.lines]], logits))
+        xs.append(x)
+        ys.append(y)
+    stack = fit_linker(np.concatenate(xs), np.concatenate(ys)) if xs else None
+    if stack is not None:
+        def stacked(t: float) -> float:
+            stack.threshold = t
+            return decode_objective(golds, _decode(fit, decoded, topics, th, link, stack), topics)
+
+        stack.threshold, out["objective_stacked"] = _best_threshold(stacked)
+        if out["objective_stacked"] > alone + 1e-6:
+            model.cfg.stack = stack.to_dict()
+    out["objective"] = max(alone, out.get("objective_stacked", alone))
+    logger.info("page model linking on %d fit pages: pair head %.4f (threshold %.2f), stacked %s -> %s", len(fit),
+                alone, th, out.get("objective_stacked"), "stacked" if model.cfg.stack else "pair head")
+    return out
 
 
 def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Sequence[Page], args: PageFitArguments,
@@ -208,6 +248,6 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
     train = line_sequences(seg, train_pages, cache, progress)
     fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)")
     model = train_page_model(train, args, output_dir, progress)
-    th, score = fit_threshold(model, fit, seg.config.topic_labels, seg.config.link)
+    linking = fit_linking(model, fit, seg.config.topic_labels, seg.config.link)
     seg.page_model = model
-    return {"train_pages": len(train), "fit_pages": len(fit), "threshold": th, "fit_objective": score}
+    return {"train_pages": len(train), "fit_pages": len(fit), **linking, "stacked": bool(model.cfg.stack)}
