@@ -31,7 +31,7 @@ def test_forward_shapes_loss_and_symmetric_pairs(layers: int) -> None:
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
     tags = torch.tensor([[1, 2, 3, 4, 0], [3, 4, 4, 0, 0]])
     arts = torch.tensor([[0, 0, 0, 0, -1], [1, 1, 1, -1, -1]])
-    out = model(x, mask, tags, arts)
+    out = model(x, mask, tags, arts, spans=torch.tensor([[0, 0, 1, 1, -1], [2, 2, 2, -1, -1]]))
     assert out["emissions"].shape == (2, 5, 5) and out["states"].shape == (2, 5, 16)
     assert torch.isfinite(out["loss"]) and out["loss"] > 0
     out["loss"].backward()
@@ -146,12 +146,14 @@ def test_gold_line_targets(compose: Callable[..., list], tiny_seg: Any) -> None:
     (_, enc, b, _, h), = tiny_seg.page_outputs([page], 8, hidden=True)
     lines, feats = page_line_inputs(page.text, enc.char_index, b, h)
     assert feats.shape == (len(lines), h.shape[1] + 47) and np.isfinite(feats).all()
-    tags, arts = gold_line_targets(page, enc, lines, tiny_seg.config.topic_labels)
-    for (a, _), t, k in zip(lines, tags, arts):
+    tags, arts, spans = gold_line_targets(page, enc, lines, tiny_seg.config.topic_labels)
+    flat = [(i, s) for i, art in enumerate(page.articles) for s in art.spans]
+    for (a, _), t, k, j in zip(lines, tags, arts, spans):
         c = int(enc.char_index[a])
-        owners = [i for i, art in enumerate(page.articles) for s in art.spans if s.start <= c < s.end]
-        assert k == (owners[0] if owners else -1)
+        owners = [(i, n) for n, (i, s) in enumerate(flat) if s.start <= c < s.end]
+        assert (k, j) == (owners[0] if owners else (-1, -1))
         assert (t == 0) == (k == -1)
+    assert len(set(spans.tolist()) - {-1}) > len(set(arts.tolist()) - {-1}) or len(flat) == len(page.articles)
 
 
 def test_recipe_page_model_table_trains_it_in_one_command(tmp_path: Path) -> None:

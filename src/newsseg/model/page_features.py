@@ -41,13 +41,17 @@ def page_line_inputs(text: str, char_index: np.ndarray, probs: np.ndarray, hidde
 
 
 def gold_line_targets(gold: Page, enc: Encoded, lines: Sequence[tuple[int, int]],
-                      topics: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Each line's gold tag (the label of its first token) and article index (-1: no article)."""
+                      topics: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's gold tag (the label of its first token), article index and span index (-1: none)."""
     owner = np.full(len(gold.text) + 1, -1, dtype=np.int64)
+    span = np.full(len(gold.text) + 1, -1, dtype=np.int64)
+    k = 0
     for i, art in enumerate(gold.articles):
         for s in art.spans:
             owner[s.start:s.end] = i
+            span[s.start:s.end] = k
+            k += 1
     tags = consistent_tags(gold_line_tags(token_labels(gold, enc, topics)[0], lines))
     firsts = enc.char_index[[a for a, _ in lines]] if lines else np.zeros(0, dtype=np.int64)
-    return tags, owner[firsts]
+    return tags, owner[firsts], span[firsts]
 

@@ -55,6 +55,7 @@ class PageModelConfig:
     link_dim: int = 64
     max_lines: int = 256          # a window of lines; longer pages are read in overlapping windows
     link_loss_weight: float = 1.0
+    cross_fragment_only: bool = False  # pair loss over lines of different gold fragments only
     # Feature normalisation, fitted on the training pages (mean and std per feature).
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
@@ -120,9 +121,10 @@ class PageModel(nn.Module):
         return (s + s.transpose(1, 2)) / 2
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor | None = None,
-                articles: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                articles: torch.Tensor | None = None, spans: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Emissions and states; with gold ``tags`` (and ``articles``: article index per line, -1 for
-        none) also the loss: CRF negative log-likelihood per line + weighted pair BCE."""
+        none; ``spans``: gold span index per line) also the loss: CRF negative log-likelihood per line +
+        weighted pair BCE."""
         mask = mask.bool()
         h = self.states(features, mask)
         em = self.tag_head(h)
@@ -131,15 +133,24 @@ class PageModel(nn.Module):
             n_lines = mask.sum().clamp(min=1)
             loss = -self.crf(em.float(), tags.clamp(min=0), mask=mask, reduction="sum") / n_lines
             if articles is not None:
-                loss = loss + self.cfg.link_loss_weight * self._link_loss(h, mask, articles)
+                loss = loss + self.cfg.link_loss_weight * self._link_loss(h, mask, articles, spans)
             out["loss"] = loss
         return out
 
-    def _link_loss(self, h: torch.Tensor, mask: torch.Tensor, articles: torch.Tensor) -> torch.Tensor:
-        """BCE over pairs of distinct lines that both belong to an article: same article or not."""
+    def _link_loss(self, h: torch.Tensor, mask: torch.Tensor, articles: torch.Tensor,
+                   spans: torch.Tensor | None = None) -> torch.Tensor:
+        """BCE over pairs of lines that both belong to an article: same article or not.
+
+        With ``spans``, only pairs from two different gold fragments count when ``cross_fragment_only``:
+        lines of one fragment are joined by the tagger, not the linker, and as easy positives they
+        would outnumber the pairs linking has to decide.
+        """
         inside = mask & (articles >= 0)
         pairs = inside[:, :, None] & inside[:, None, :]
-        pairs &= ~torch.eye(h.shape[1], dtype=torch.bool, device=h.device)[None]
+        if spans is not None and self.cfg.cross_fragment_only:
+            pairs &= spans[:, :, None] != spans[:, None, :]
+        else:
+            pairs &= ~torch.eye(h.shape[1], dtype=torch.bool, device=h.device)[None]
         if not pairs.any():
             return h.sum() * 0.0
         target = (articles[:, :, None] == articles[:, None, :]).float()

@@ -84,6 +84,16 @@ def _check_shapes(path: Path, cfg: SegmenterConfig) -> None:
                 "(restore the config.json saved with the model)")
 
 
+def _load_part(path: Path, entry: Mapping[str, Any] | None, load: Callable[[Path, Any], Any], what: str) -> Any:
+    """A part stored beside the encoder under a ``config.json`` entry with a ``file`` (None without one)."""
+    if not entry or not entry.get("file"):
+        return None
+    try:
+        return load(path, dict(entry))
+    except Exception as e:  # noqa: BLE001 - a missing or damaged file
+        raise ModelLoadError(f"cannot load the {what} of {path}: {type(e).__name__}: {e}") from e
+
+
 class Segmenter:
     """Segments OCR'd Chinese newspaper pages into articles.
 
@@ -201,21 +211,12 @@ class Segmenter:
         elif quantize not in (None, "none"):
             raise ValueError(f"unknown quantize mode {quantize!r} (use 'int8')")
         seg = cls(model, tok)
-        entry = getattr(cfg, "article_topic", None) or {}
-        if entry.get("file"):
-            try:
-                seg.article_topic = NgramTopicModel.load(p, entry)
-            except Exception as e:  # noqa: BLE001 - a missing or damaged file
-                raise ModelLoadError(f"cannot load the article topic model of {p}: {type(e).__name__}: {e}") from e
-            if seg.article_topic.labels != list(cfg.topic_labels):
-                raise ModelLoadError(f"{p}: article topic labels {seg.article_topic.labels} differ from "
-                                     f"topic_labels {cfg.topic_labels}")
-        entry = getattr(cfg, "page_model", None) or {}
-        if entry.get("file"):
-            try:
-                seg.page_model = PageModel.load(p, entry)
-            except Exception as e:  # noqa: BLE001 - a missing or damaged file
-                raise ModelLoadError(f"cannot load the page model of {p}: {type(e).__name__}: {e}") from e
+        seg.article_topic = _load_part(p, getattr(cfg, "article_topic", None), NgramTopicModel.load,
+                                       "article topic model")
+        if seg.article_topic is not None and seg.article_topic.labels != list(cfg.topic_labels):
+            raise ModelLoadError(f"{p}: article topic labels {seg.article_topic.labels} differ from "
+                                 f"topic_labels {cfg.topic_labels}")
+        seg.page_model = _load_part(p, getattr(cfg, "page_model", None), PageModel.load, "page model")
         return seg
 
     def save_pretrained(self, path: str | os.PathLike[str], half: bool = False) -> None:

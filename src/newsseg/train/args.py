@@ -87,6 +87,8 @@ class PageFitArguments:
     heads: int = field(default=4, metadata={"help": "Attention heads of the page transformer."})
     max_lines: int = field(default=256, metadata={"help": "Lines read at once (longer pages: overlapping windows)."})
     link_loss_weight: float = field(default=1.0, metadata={"help": "Loss = CRF NLL per line + weight * pair BCE."})
+    cross_fragment_only: bool = field(default=False, metadata={
+        "help": "Pair BCE over lines of two different gold fragments only (not lines of one fragment)."})
     epochs: float = field(default=8.0, metadata={"help": "Passes over the page model's training pages."})
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate (linear decay)."})
     batch_size: int = field(default=16, metadata={"help": "Pages (crops of max_lines) per step."})

@@ -48,6 +48,7 @@ class PageExample:
     features: np.ndarray
     tags: np.ndarray
     articles: np.ndarray
+    spans: np.ndarray
 
 
 def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16,
@@ -66,18 +67,19 @@ def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16,
             lines, feats = page_line_inputs(gold.text, enc.char_index, b, h)
             if not lines:
                 continue
-            tags, arts = gold_line_targets(gold, enc, lines, topics)
-            out.append(PageExample(gold, enc.char_index, b, t, lines, feats, tags, arts))
+            tags, arts, spans = gold_line_targets(gold, enc, lines, topics)
+            out.append(PageExample(gold, enc.char_index, b, t, lines, feats, tags, arts, spans))
     return out
 
 
 @dataclass
 class LineSeq:
-    """A page reduced to what training reads: line vectors, gold tags, gold article ids."""
+    """A page reduced to what training reads: line vectors, gold tags, gold article and span ids."""
 
     features: np.ndarray
     tags: np.ndarray
     articles: np.ndarray
+    spans: np.ndarray
 
 
 def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = None, progress: bool = True
@@ -87,23 +89,27 @@ def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = N
     settings need not repeat it. The cache name should say which encoder and pages it holds."""
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as z:  # each z[key] reads the whole array: read each once
-            lengths, feats, tags, arts = z["lengths"], z["features"], z["tags"], z["articles"]
+            lengths, feats, tags, arts, spans = z["lengths"], z["features"], z["tags"], z["articles"], z["spans"]
         cuts = np.cumsum(np.concatenate([[0], lengths]))
-        return [LineSeq(feats[a:b], tags[a:b], arts[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
-    seqs = [LineSeq(ex.features, ex.tags, ex.articles)
+        return [LineSeq(feats[a:b], tags[a:b], arts[a:b], spans[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    seqs = [LineSeq(ex.features, ex.tags, ex.articles, ex.spans)
             for ex in page_examples(seg, golds, progress=progress, desc="page model: encoder pass (train)")]
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, lengths=np.array([len(q.tags) for q in seqs]), features=np.vstack([q.features for q in seqs]),
-                 tags=np.concatenate([q.tags for q in seqs]), articles=np.concatenate([q.articles for q in seqs]))
+                 tags=np.concatenate([q.tags for q in seqs]), articles=np.concatenate([q.articles for q in seqs]),
+                 spans=np.concatenate([q.spans for q in seqs]))
     return seqs
+
+
+CACHE_VERSION = "lines-v2"  # bump when line vectors or targets change: older caches are then not read
 
 
 def cache_key(model_dir: str | Path, files: Sequence[str | Path]) -> str:
     """A name for the sequences of ``files`` under the encoder in ``model_dir`` (content hashes)."""
     import hashlib
 
-    h = hashlib.sha1()
+    h = hashlib.sha1(CACHE_VERSION.encode())
     for f in [Path(model_dir) / "model.safetensors", *map(Path, files)]:
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
@@ -124,7 +130,8 @@ class _Crops(torch.utils.data.Dataset):
         n = len(ex.tags)
         a = int(self.rng.integers(0, n - self.max_lines + 1)) if self.random and n > self.max_lines else 0
         b = a + min(n, self.max_lines)
-        return {"features": ex.features[a:b], "tags": consistent_tags(ex.tags[a:b]), "articles": ex.articles[a:b]}
+        return {"features": ex.features[a:b], "tags": consistent_tags(ex.tags[a:b]), "articles": ex.articles[a:b],
+                "spans": ex.spans[a:b]}
 
 
 def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
@@ -134,14 +141,16 @@ def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
     feats = torch.zeros(len(items), n, f)
     tags = torch.zeros(len(items), n, dtype=torch.long)
     arts = torch.full((len(items), n), -1, dtype=torch.long)
+    spans = torch.full((len(items), n), -1, dtype=torch.long)
     mask = torch.zeros(len(items), n, dtype=torch.bool)
     for r, it in enumerate(items):
         k = len(it["tags"])
         feats[r, :k] = torch.from_numpy(it["features"])
         tags[r, :k] = torch.from_numpy(it["tags"])
         arts[r, :k] = torch.from_numpy(it["articles"])
+        spans[r, :k] = torch.from_numpy(it["spans"])
         mask[r, :k] = True
-    return {"features": feats, "mask": mask, "tags": tags, "articles": arts}
+    return {"features": feats, "mask": mask, "tags": tags, "articles": arts, "spans": spans}
 
 
 def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArguments, output_dir: str | Path,
@@ -153,6 +162,7 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
     std = x.std(0)
     cfg = PageModelConfig(n_features=x.shape[1], hidden=args.hidden, layers=args.layers, heads=args.heads,
                           ff=2 * args.hidden, max_lines=args.max_lines, link_loss_weight=args.link_loss_weight,
+                          cross_fragment_only=args.cross_fragment_only,
                           mean=x.mean(0).tolist(), std=np.where(std > 1e-6, std, 1.0).tolist())
     torch.manual_seed(args.seed)
     model = PageModel(cfg)
