@@ -9,7 +9,7 @@
 #   char-topic      article_topic={}: topic by the majority of per-character votes
 set -euo pipefail
 pm="${1:?usage: evaluate/page_model.sh PAGE_MODEL_DIR [BASE_MODEL_DIR]}"
-base="${2:-model}"
+base="${2:-model}"   # e.g. a copy of the model without page_model, to compare
 dir="$(mktemp -d)"
 ablate() {  # ablate NAME PYTHON-EDIT-OF-cfg
   cp -r "$pm" "$dir/$1"

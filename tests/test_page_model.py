@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from newsseg.model.page_model import NEG, PageModel, PageModelConfig, allowed_transitions
+from newsseg.train.page_fit import HEAD_HAND_WEIGHTS
 
 
 def _tiny(n_features: int = 6, layers: int = 1, max_lines: int = 8) -> PageModel:
@@ -108,7 +109,9 @@ def page_trained(tiny_seg: Any, compose: Callable[..., list], tmp_path_factory: 
 def test_fit_page_model_reports_and_saves(page_trained: tuple[Any, Path, list]) -> None:
     report, out, _ = page_trained
     assert report["train_pages"] == 12 and report["fit_pages"] == 4
-    assert report["objective"] == max(report["objective_pair_head"], report.get("objective_stacked", 0.0))
+    assert report["objective"] == max(report["objective_pair_head"], report.get("objective_stacked", 0.0),
+                                      report["objective_head_hand"])
+    assert report["head_hand_weight"] in HEAD_HAND_WEIGHTS[1:]
     assert (out / "page_model.safetensors").is_file()
     import json
 

@@ -278,7 +278,7 @@ def link_blocks(page_id: str, text: str, blocks: FragmentBlocks, topic_labels: S
     arts = []
     for block, sim in blocks:
         clusters = _cluster_bodies([f for f in block if f.span.role == "body"], sim, w, linker)
-        for members in _attach_headlines(block, clusters, sim, w, getattr(linker, "head_scores", None)):
+        for members in _attach_headlines(block, clusters, sim, w, linker):
             fs = sorted((block[m] for m in members), key=lambda f: f.span.start)
             topic = topic_labels[int(np.argmax(sum(f.topic for f in fs)))]
             score = float(np.mean([f.span.score for f in fs]))
@@ -365,7 +365,7 @@ def _cluster_bodies(bodies: list[Fragment], sim: np.ndarray, w: Mapping[str, flo
 
 
 def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.ndarray,
-                      w: Mapping[str, float], head_scores: Any = None) -> list[list[int]]:
+                      w: Mapping[str, float], linker: Any = None) -> list[list[int]]:
     """Give each headline span to one body cluster, one-to-one where possible (Hungarian).
 
     Adjacent headline spans are NOT pre-merged: on real pages the headlines of different
@@ -378,17 +378,17 @@ def _attach_headlines(frags: list[Fragment], clusters: list[list[int]], sim: np.
     if not groups or not heads:
         return groups + [[h] for h in heads]
 
-    if head_scores is not None:  # a learned scorer (the page model's) replaces the hand cues
-        score = head_scores([frags[h] for h in heads], [[frags[m] for m in g] for g in groups])
-    else:
-        htopic = unit_rows(np.stack([frags[h].topic for h in heads]))
-        gtopic = unit_rows(np.stack([sum(frags[m].topic for m in g) for g in groups]))
-        score = w["head_topic"] * (htopic @ gtopic.T)
-        hsim = sim[heads]  # [n_heads, n_frags]
-        score += w["head_text"] * np.stack([hsim[:, g].max(1) for g in groups], axis=1)
-        first, last, hs = np.array([min(g) for g in groups]), np.array([max(g) for g in groups]), np.array(heads)
-        score += w["head_before"] * (first[None, :] == hs[:, None] + 1)
-        score += w["head_after"] * (last[None, :] == hs[:, None] - 1)
+    htopic = unit_rows(np.stack([frags[h].topic for h in heads]))
+    gtopic = unit_rows(np.stack([sum(frags[m].topic for m in g) for g in groups]))
+    score = w["head_topic"] * (htopic @ gtopic.T)
+    hsim = sim[heads]  # [n_heads, n_frags]
+    score += w["head_text"] * np.stack([hsim[:, g].max(1) for g in groups], axis=1)
+    first, last, hs = np.array([min(g) for g in groups]), np.array([max(g) for g in groups]), np.array(heads)
+    score += w["head_before"] * (first[None, :] == hs[:, None] + 1)
+    score += w["head_after"] * (last[None, :] == hs[:, None] - 1)
+    if hasattr(linker, "head_scores"):  # the page model's log-odds, plus the hand cues at a fitted weight
+        score = linker.head_scores([frags[h] for h in heads], [[frags[m] for m in g] for g in groups]) \
+            + getattr(linker, "head_hand_weight", 0.0) * score
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-score)

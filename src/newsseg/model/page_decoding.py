@@ -31,6 +31,9 @@ class PageLinks:
     # A learned linker stacked on these scores (its last feature is the page model's pair log-odds,
     # the others the hand cues of newsseg.model.linker); its threshold replaces ``threshold``.
     stack: LearnedLinker | None = None
+    # Weight of the hand-weighted headline cues (text similarity, topic, adjacency) added to the page
+    # model's headline-to-article log-odds (fitted; 0: the page model alone).
+    head_hand_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.stack is not None:
@@ -67,15 +70,16 @@ def decode_with_page_model(page_id: str, text: str, char_index: np.ndarray, boun
                            topic_probs: np.ndarray, topic_labels: Sequence[str], lines: Sequence[tuple[int, int]],
                            tags: np.ndarray, logits: np.ndarray | None, threshold: float = 0.0,
                            link: Mapping[str, float] | None = None, linker: PairLinker | None = None,
-                           stack: LearnedLinker | None = None) -> Page:
+                           stack: LearnedLinker | None = None, head_hand_weight: float = 0.0) -> Page:
     """A page with articles from the page model's line ``tags`` and pair ``logits`` (see module doc).
 
     ``logits=None`` links with the hand-weighted cues of ``link`` (or a fitted ``linker``) instead;
-    ``stack`` is a linker stacked on the page model's scores (:class:`PageLinks`).
+    ``stack`` is a linker stacked on the page model's scores and ``head_hand_weight`` the weight of the
+    hand headline cues beside its headline scores (:class:`PageLinks`).
     """
     w = {**DEFAULT_LINK, **(link or {})}
     labels = tags_to_token_labels(len(char_index), lines, tags)
     blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, labels=labels)
     starts = char_index[[a for a, _ in lines]] if len(lines) else np.zeros(0, dtype=np.int64)
     return link_blocks(page_id, text, blocks, topic_labels, w,
-                       linker if logits is None else PageLinks(starts, logits, threshold, stack))
+                       linker if logits is None else PageLinks(starts, logits, threshold, stack, head_hand_weight))

@@ -66,6 +66,7 @@ class PageModelConfig:
     # A learned linker stacked on the pair head (newsseg.model.linker, features + page_logit), fitted
     # on the decoder-fit pages and kept only when it beats the pair head alone; {}: the pair head alone.
     stack: dict[str, Any] = field(default_factory=dict)
+    head_hand_weight: float = 0.0  # hand headline cues added to the page model's headline scores (fitted)
 
 
 def allowed_transitions() -> np.ndarray:

@@ -374,7 +374,7 @@ class Segmenter:
         return decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
                                       tags, logits if use else None, self.page_model.cfg.threshold, self.config.link,
                                       None if use else LearnedLinker.from_dict(self.config.linker),
-                                      LearnedLinker.from_dict(self.page_model.cfg.stack))
+                                      LearnedLinker.from_dict(self.page_model.cfg.stack), self.page_model.cfg.head_hand_weight)
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

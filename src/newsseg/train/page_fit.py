@@ -181,11 +181,12 @@ Decoded = Sequence[tuple[np.ndarray, np.ndarray]]  # the page model's (line tags
 
 
 def _decode(examples: Sequence[PageExample], decoded: Decoded, topics: Sequence[str], threshold: float,
-            link: dict[str, float] | None, stack: LearnedLinker | None = None) -> list[Page]:
+            link: dict[str, float] | None, stack: LearnedLinker | None = None, head_hand: float = 0.0) -> list[Page]:
     from newsseg.model.page_decoding import decode_with_page_model
 
     return [decode_with_page_model(ex.page.id, ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
-                                   topics, ex.lines, tags, logits, threshold, link, stack=stack)
+                                   topics, ex.lines, tags, logits, threshold, link, stack=stack,
+                                   head_hand_weight=head_hand)
             for ex, (tags, logits) in zip(examples, decoded)]
 
 
@@ -193,10 +194,11 @@ def decode_examples(model: PageModel, examples: Sequence[PageExample], topics: S
                     link: dict[str, float] | None = None) -> list[Page]:
     """Decode examples as :class:`~newsseg.model.segmenter.Segmenter` does with this page model."""
     return _decode(examples, [model.decode(ex.features) for ex in examples], topics, model.cfg.threshold, link,
-                   LearnedLinker.from_dict(model.cfg.stack))
+                   LearnedLinker.from_dict(model.cfg.stack), model.cfg.head_hand_weight)
 
 
 THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.5), 2))
+HEAD_HAND_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def _best_threshold(score: Callable[[float], float]) -> tuple[float, float]:
@@ -211,9 +213,11 @@ def fit_linking(model: PageModel, fit: Sequence[PageExample], topics: Sequence[s
 
     1. the merge threshold on the pair head's log-odds alone;
     2. a learned linker stacked on them (:mod:`newsseg.model.linker`'s logistic regression over the
-       hand cues plus the pair head's log-odds, fitted on the same pages' gold links) and its threshold.
+       hand cues plus the pair head's log-odds, fitted on the same pages' gold links) and its threshold;
+    3. the weight of the hand headline cues added to the page model's headline scores.
 
-    The stacked linker is kept in ``model.cfg.stack`` only if it beats the pair head alone.
+    Each step is kept (``model.cfg.stack``, ``model.cfg.head_hand_weight``) only if it beats what
+    came before it.
     """
     from newsseg.model.decoding import DEFAULT_LINK, fragment_blocks
     from newsseg.model.linker import fit_linker, linker_training_pairs
@@ -243,7 +247,15 @@ def fit_linking(model: PageModel, fit: Sequence[PageExample], topics: Sequence[s
         stack.threshold, out["objective_stacked"] = _best_threshold(stacked)
         if out["objective_stacked"] > alone + 1e-6:
             model.cfg.stack = stack.to_dict()
-    out["objective"] = max(alone, out.get("objective_stacked", alone))
+    best = max(alone, out.get("objective_stacked", alone))
+    # 3. the hand headline cues (a headline repeats words of its body) beside the page model's headline scores
+    kept = LearnedLinker.from_dict(model.cfg.stack)
+    tried = {wt: decode_objective(golds, _decode(fit, decoded, topics, th, link, kept, wt), topics)
+             for wt in HEAD_HAND_WEIGHTS[1:]}
+    wt, score = max(tried.items(), key=lambda kv: (kv[1], -kv[0]))
+    out["objective_head_hand"], out["head_hand_weight"] = score, wt
+    model.cfg.head_hand_weight = wt if score > best + 1e-6 else 0.0
+    out["objective"] = max(best, score)
     logger.info("page model linking on %d fit pages: pair head %.4f (threshold %.2f), stacked %s -> %s", len(fit),
                 alone, th, out.get("objective_stacked"), "stacked" if model.cfg.stack else "pair head")
     return out
