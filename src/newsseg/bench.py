@@ -65,7 +65,7 @@ class StageClock:
     """Times the stages of ``seg.predict_pages`` on the real code path.
 
     ``encode`` (``seg.vocab.encode``), ``stitch`` and ``decode`` (the module functions the segmenter
-    calls) are wrapped while attached; ``forward`` is timed by forward hooks on the model, which also
+    calls) and, for a model with one, the ``page model`` step are wrapped while attached; ``forward`` is timed by forward hooks on the model, which also
     keep each batch's inputs when ``record=True`` so that :meth:`replay` can time the pure forward
     passes on exactly those batches. A stage the code no longer has is reported as missing, not faked.
     """
@@ -111,6 +111,10 @@ class StageClock:
                     stack.enter_context(mock.patch.object(segmod, attr, self._wrap(name, getattr(segmod, attr))))
                 else:
                     self.seconds.pop(name)
+            if getattr(self.seg, "page_model", None) is not None:  # its line tagging and linking replace decode
+                self.seconds["page model"] = 0.0
+                stack.enter_context(mock.patch.object(self.seg, "_decode_with_page_model",
+                                                      self._wrap("page model", self.seg._decode_with_page_model)))
             stack.callback(self.seg.model.register_forward_pre_hook(self._pre, with_kwargs=True).remove)
             stack.callback(self.seg.model.register_forward_hook(self._post).remove)
             yield self

@@ -39,13 +39,19 @@ class PageLinks:
         if self.stack is not None:
             self.threshold = self.stack.threshold
 
-    def _lines(self, frag: Any) -> np.ndarray:
-        lo, hi = np.searchsorted(self.line_starts, [frag.span.start, frag.span.end])
-        return np.arange(lo, max(hi, lo + 1)).clip(max=len(self.line_starts) - 1)
+    def _members(self, frags: Sequence[Any]) -> np.ndarray:
+        """``[len(frags), n_lines]``: 1 / (the fragment's line count) on its lines, 0 elsewhere."""
+        m = np.zeros((len(frags), len(self.line_starts)))
+        for i, f in enumerate(frags):
+            lo, hi = np.searchsorted(self.line_starts, [f.span.start, f.span.end])
+            lo = min(int(lo), len(self.line_starts) - 1)
+            hi = max(int(hi), lo + 1)
+            m[i, lo:hi] = 1.0 / (hi - lo)
+        return m
 
     def _between(self, a: Sequence[Any], b: Sequence[Any]) -> np.ndarray:
-        la, lb = [self._lines(f) for f in a], [self._lines(f) for f in b]
-        return np.array([[float(self.logits[np.ix_(x, y)].mean()) for y in lb] for x in la]).reshape(len(a), len(b))
+        # The mean of logits over all (line of x, line of y) pairs, for every x in a and y in b at once.
+        return self._members(a) @ self.logits @ self._members(b).T
 
     def page_scores(self, bodies: Sequence[Any]) -> np.ndarray:
         """Mean line-pair log-odds between every two body fragments."""
@@ -58,12 +64,10 @@ class PageLinks:
 
     def head_scores(self, heads: Sequence[Any], groups: Sequence[Sequence[Any]]) -> np.ndarray:
         """Log-odds that each headline fragment belongs with each body cluster (mean over its lines)."""
-        flat = [f for g in groups for f in g]
-        per = self._between(heads, flat)
-        cuts = np.cumsum([0] + [len(g) for g in groups])
-        sizes = np.array([[len(self._lines(f)) for f in flat]], dtype=np.float64)
-        return np.stack([(per[:, a:b] * sizes[:, a:b]).sum(1) / sizes[:, a:b].sum()
-                         for a, b in zip(cuts[:-1], cuts[1:])], axis=1)
+        # A cluster's lines weigh equally: its membership row is the union of its fragments' lines.
+        m = np.stack([(self._members(g) > 0).any(0) for g in groups]).astype(np.float64)
+        m /= np.maximum(m.sum(1, keepdims=True), 1.0)
+        return self._members(heads) @ self.logits @ m.T
 
 
 def decode_with_page_model(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,

@@ -28,6 +28,9 @@ from newsseg.paths import shipped_model_dir
 DEFAULT_MODEL_DIR = shipped_model_dir()
 
 
+PAGE_MODEL_PAGES = 16  # pages whose encoder hidden states are held at once for the page model
+
+
 def default_model_dir() -> Path:
     return Path(os.environ.get("NEWSSEG_MODEL", DEFAULT_MODEL_DIR))
 
@@ -340,11 +343,18 @@ class Segmenter:
         views = [simplified_view(p.text, self.traditional) for p in chunk]
         originals = chunk
         chunk = [Page(p.id, text, []) if converted else p for p, (text, converted) in zip(chunk, views)]
-        outs = list(self.page_outputs(chunk, batch_size, hidden=self.page_model is not None))
-        probs = [o[:4] for o in outs]
         if self.page_model is not None:
-            done = iter([self._decode_with_page_model(p, e, b, t, h) for p, e, b, t, h in outs if b is not None])
+            # Hidden states are 128 floats a token: hold them for a few pages at a time, so memory
+            # stays what it was without the page model (batches are still ~20 windows).
+            probs, decoded = [], []
+            for i in range(0, len(chunk), PAGE_MODEL_PAGES):
+                for p, e, b, t, h in self.page_outputs(chunk[i:i + PAGE_MODEL_PAGES], batch_size, hidden=True):
+                    probs.append((p, e, b, t))
+                    if b is not None:
+                        decoded.append(self._decode_with_page_model(p, e, b, t, h))
+            done = iter(decoded)
         else:
+            probs = list(self.page_probs(chunk, batch_size))
             done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
                                      self.config.topic_labels, self.config.link, self.config.line_head,
                                      LearnedLinker.from_dict(self.config.linker)))
