@@ -1,4 +1,4 @@
-"""Data verbs of the ``newsseg`` command: ``compose``, ``import``, ``corpus-stats``, ``validate``.
+"""Data verbs of the ``newsseg`` command: ``compose``, ``import``, ``export``, ``corpus-stats``, ``validate``.
 
 ``cli.py`` calls :func:`register` with its subparsers; each verb is a thin wrapper over a plain
 function of :mod:`newsseg.data` and returns an exit code (0 only on success).
@@ -42,13 +42,38 @@ def cmd_compose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Predicted pages -> Label Studio tasks with pre-annotations, plus the labelling config."""
+    from pathlib import Path
+
+    from newsseg.data.labelstudio import labelstudio_config, labelstudio_tasks
+    from newsseg.data.pages import PageFormatError, read_pages
+
+    try:
+        pages = list(read_pages(args.pred, topics=None))
+    except (PageFormatError, OSError) as e:
+        print(f"newsseg export: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    config = Path(args.config) if args.config else out.with_name("labels.xml")
+    topics = list(DEFAULT_TOPICS) + sorted({a.topic for p in pages for a in p.articles} - set(DEFAULT_TOPICS))
+    n_arts = max([len(p.articles) for p in pages] + [1])
+    out.write_text(json.dumps(labelstudio_tasks(pages, args.model_version), ensure_ascii=False, indent=1) + "\n",
+                   encoding="utf-8")
+    config.write_text(labelstudio_config(n_arts, topics), encoding="utf-8")
+    print(f"wrote {len(pages)} tasks ({sum(len(p.articles) for p in pages)} pre-annotated articles) to {out} "
+          f"and the labelling config ({n_arts} article keys) to {config}")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from newsseg.data.importers import AnnotationImportError, import_doccano, import_labelstudio
     from newsseg.data.pages import write_pages
     errors: list[str] = []
     fn = import_labelstudio if args.tool == "labelstudio" else import_doccano
     try:
-        pages = fn(args.file, topics=None if args.any_topic else DEFAULT_TOPICS, errors=errors)
+        kw = {"use_predictions": True} if getattr(args, "predictions", False) else {}
+        pages = fn(args.file, topics=None if args.any_topic else DEFAULT_TOPICS, errors=errors, **kw)
     except AnnotationImportError as e:
         print(f"newsseg import: {e}", file=sys.stderr)
         return 1
@@ -114,7 +139,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("file", help="Label Studio JSON export or doccano JSONL export")
     p.add_argument("-o", "--out", required=True, help="output page JSONL")
     p.add_argument("--any-topic", action="store_true", help="accept topics outside the default five")
+    p.add_argument("--predictions", action="store_true",
+                   help="Label Studio: a task without an annotation is read from its first prediction "
+                        "(pre-annotations accepted as they are)")
     p.set_defaults(func=cmd_import)
+
+    p = subparsers.add_parser(
+        "export", help="export predictions as Label Studio tasks with pre-annotations",
+        description="Write each predicted page (newsseg predict output) as a Label Studio task whose "
+                    "predictions are the model's spans (labels ROLE:ARTICLE) and topics (topic_ARTICLE "
+                    "choices), with a score per span and per task, and the matching labelling config. "
+                    "Import the corrected export with `newsseg import labelstudio` (data/ANNOTATION.md).")
+    p.add_argument("tool", choices=("labelstudio",), help="annotation tool")
+    p.add_argument("pred", help="predicted page JSONL (newsseg predict -o …)")
+    p.add_argument("-o", "--out", required=True, help="tasks JSON to import into Label Studio")
+    p.add_argument("--config", default=None, help="labelling config XML (default: labels.xml beside --out)")
+    p.add_argument("--model-version", default="newsseg", help="model_version written on each prediction")
+    p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("corpus-stats", help="print corpus statistics",
                               description="Articles per topic and subject, body lengths, headline "

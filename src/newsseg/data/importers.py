@@ -168,11 +168,13 @@ def _read_json(path: Path) -> Any:
 
 
 def import_labelstudio(path: str | os.PathLike[str], topics: Sequence[str] | None = DEFAULT_TOPICS,
-                       errors: list[str] | None = None, text_key: str = "text") -> list[Page]:
+                       errors: list[str] | None = None, text_key: str = "text",
+                       use_predictions: bool = False) -> list[Page]:
     """Pages from a Label Studio JSON export (a list of tasks).
 
-    Uses each task's first non-cancelled annotation: its ``labels`` results (spans) and ``choices``
-    results named ``topic_<article>``. Offsets are taken as UTF-16 code units when the exported span
+    Uses each task's first non-cancelled annotation (with ``use_predictions``, a task without one
+    falls back to its first prediction, e.g. newsseg's pre-annotations accepted as they are): its
+    ``labels`` results (spans) and ``choices`` results named ``topic_<article>``. Offsets are taken as UTF-16 code units when the exported span
     text says so (or, without span text, whenever the page has astral characters). Problems raise
     :class:`AnnotationImportError` listing all of them, or, when an ``errors`` list is given, are
     appended there and the bad tasks skipped.
@@ -190,6 +192,8 @@ def import_labelstudio(path: str | os.PathLike[str], topics: Sequence[str] | Non
             continue
         task = _Task(where, d[text_key], d.get("topics"), utf16_default=True)
         anns = [a for a in t.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+        if not anns and use_predictions:
+            anns = [a for a in t.get("predictions") or [] if isinstance(a, dict)]
         if not anns:
             task.problems.append(f"{where}: no (non-cancelled) annotation")
         for si, r in enumerate((anns[0].get("result") or []) if anns else []):
