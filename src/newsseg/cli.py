@@ -175,6 +175,15 @@ def cmd_fit_decoder(args: argparse.Namespace) -> int:
     except (ModelLoadError, PageFormatError, OSError) as e:
         _err(str(e))
         return EXIT_USAGE
+    if args.calibration_only:
+        from newsseg.train.score_fit import fit_score_calibration
+
+        cal = fit_score_calibration(seg, pages)
+        seg.save_pretrained(args.model)
+        print(f"article score calibration fitted on {cal.get('n_articles', 0)} articles: ECE on those pages "
+              f"{cal.get('ece_fit_raw', float('nan')):.3f} -> {cal.get('ece_fit_calibrated', float('nan')):.3f}; "
+              f"saved to {args.model}")
+        return EXIT_OK
     if not args.topic_only:
         seg.config.link, seg.config.line_head = {}, {}
         _, before, after = tune_linking(seg, pages, fit_lines=not args.no_line_head)
@@ -279,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-line-head", action="store_true", help="fit linking weights only (Viterbi tagging)")
     p.add_argument("--no-article-topic", action="store_true", help="do not fit the article-level topic model")
     p.add_argument("--topic-only", action="store_true", help="fit only the article-level topic model")
+    p.add_argument("--calibration-only", action="store_true",
+                   help="fit only the article score calibration (isotonic: raw score -> share of articles "
+                        "right on these pages), leaving the rest of the decoder as it is")
     p.add_argument("--corpus", default=None, help="corpus whose training split the topic model reads "
                    "(default: the repository's data/corpus)")
     p.set_defaults(func=cmd_fit_decoder)

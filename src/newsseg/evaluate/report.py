@@ -1,4 +1,5 @@
-"""Evaluation reports: ``metrics.json``, ``report.md``, ``confusion_<system>.png`` and ``pages.html``.
+"""Evaluation reports: ``metrics.json``, ``report.md``, ``confusion_<system>.png``, ``reliability.png``
+(article score calibration, :mod:`newsseg.evaluate.calibration`) and ``pages.html``.
 
 ``pages.html`` is self-contained: every gold page rendered beside each system's prediction, one
 background colour per article (a predicted article takes the colour of the gold article it overlaps
@@ -283,6 +284,12 @@ def write_report(out_dir: str | Path, result: Mapping[str, Any], golds: Sequence
     atomic_write_text(paths[0], json.dumps(result, ensure_ascii=False, indent=1))
     write_markdown(result, paths[1])
     write_html(result, golds, predictions, paths[2])
+    calibs = {n: s["calibration"] for n, s in result["systems"].items() if s.get("calibration", {}).get("n_articles")}
+    if calibs:
+        from newsseg.evaluate.calibration import write_reliability_png
+
+        paths.append(out / "reliability.png")
+        write_reliability_png(calibs, paths[-1])
     for name, s in result["systems"].items():
         png = out / f"confusion_{name}.png"
         write_confusion_png(s["confusion"], f"topic confusion: {name}", png)

@@ -42,7 +42,8 @@ class SegmenterConfig(BertConfig):
                  window_overlap: float = 0.25, link: dict[str, float] | None = None, line_buckets: int = 0,
                  line_head: dict[str, Any] | None = None, article_topic: dict[str, Any] | None = None,
                  window_tokens: int = 0, linker: dict[str, Any] | None = None,
-                 page_model: dict[str, Any] | None = None, **kwargs: Any):
+                 page_model: dict[str, Any] | None = None, score_calibration: dict[str, Any] | None = None,
+                 **kwargs: Any):
         kwargs.setdefault("id2label", {i: l for i, l in enumerate(BOUNDARY_LABELS)})
         kwargs.setdefault("label2id", {l: i for i, l in enumerate(BOUNDARY_LABELS)})
         super().__init__(**kwargs)
@@ -57,7 +58,9 @@ class SegmenterConfig(BertConfig):
         self.line_buckets = int(line_buckets)
         self.line_head = dict(line_head or {})  # fitted line-level tagger (newsseg.model.lines)
         self.linker = dict(linker or {})
-        self.page_model = dict(page_model or {})  # the page model's file, sizes and threshold (newsseg.model.page_model)  # fitted body-fragment pair model (newsseg.model.linker); {}: hand weights
+        self.page_model = dict(page_model or {})
+        # Article score -> share of such articles that are right, fitted on decoder-fit pages (newsseg.train.score_fit).
+        self.score_calibration = dict(score_calibration or {})  # the page model's file, sizes and threshold (newsseg.model.page_model)  # fitted body-fragment pair model (newsseg.model.linker); {}: hand weights
         # Article-level topic model (newsseg.model.topic): weights file, labels and n-gram weight.
         self.article_topic = dict(article_topic or {})
         # > 0: windows of this many tokens ([CLS]/[SEP] included) instead of the whole position table

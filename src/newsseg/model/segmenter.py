@@ -87,6 +87,16 @@ def _check_shapes(path: Path, cfg: SegmenterConfig) -> None:
                 "(restore the config.json saved with the model)")
 
 
+def calibrate_scores(pages: Sequence[Page], cal: Mapping[str, Any] | None) -> None:
+    """Map each article's raw score through the fitted calibration (``config.score_calibration``), in place."""
+    if not cal or not cal.get("x"):
+        return
+    for page in pages:
+        for art in page.articles:
+            if art.score is not None:
+                art.score = float(np.interp(art.score, cal["x"], cal["y"]))
+
+
 def _load_part(path: Path, entry: Mapping[str, Any] | None, load: Callable[[Path, Any], Any], what: str) -> Any:
     """A part stored beside the encoder under a ``config.json`` entry with a ``file`` (None without one)."""
     if not entry or not entry.get("file"):
@@ -367,6 +377,7 @@ class Segmenter:
                                       [t for _, _, t in done_pages], self.article_topic)
             for (page, _, _), (mass, ngrams) in zip(done_pages, evidence):
                 assign_topics(page, mass, ngrams, weight, self.config.topic_labels)
+        calibrate_scores(pages, self.config.score_calibration)
         for i, (orig, (_, converted)) in enumerate(zip(originals, views)):
             if converted:  # same offsets: report the spans on the text as it was given
                 pages[i] = Page(orig.id, orig.text, pages[i].articles, script="traditional")

@@ -68,6 +68,10 @@ class DataArguments:
     num_proc: int | None = field(default=None, metadata={"help": "Processes for datasets.map."})
     tune_linking: bool = field(default=True, metadata={
         "help": "After training, fit the decoder's linking weights on the evaluation pages."})
+    score_calibration: bool = field(default=False, metadata={
+        "help": "After the decoder fits, fit an isotonic map from article score to the share of articles "
+                "right on the evaluation pages (config.score_calibration). Off: measured on the shipped model, "
+                "it helped on OCR'd pages and hurt on composed and hand-planned ones (train/README.md)."})
     article_topic: bool = field(default=True, metadata={
         "help": "After training, fit the article-level topic model: character n-grams of the training "
                 "split's articles, weighed against the encoder's votes on the evaluation pages."})

@@ -28,6 +28,7 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
     from newsseg.data.pages import PageFormatError, read_pages
     from newsseg.model.segmenter import ModelLoadError, Segmenter
     from newsseg.train.page_fit import cache_key, fit_page_model
+    from newsseg.train.score_fit import fit_score_calibration
 
     try:
         pa = _page_args(args.set)
@@ -49,11 +50,15 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         examples = page_examples(seg, fit, progress=not args.quiet, desc="page model: encoder pass (fit)")
         linking = fit_linking(seg.page_model, examples, seg.config.topic_labels, seg.config.link)
+        if args.calibrate:
+            linking["score_calibration"] = fit_score_calibration(seg, fit)
         seg.save_pretrained(out)
         print(f"page model linking re-fitted on {len(examples)} pages: {json.dumps(linking)}; saved to {out}")
         return EXIT_OK
     cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train)}.npz"
     report = fit_page_model(seg, train, fit, pa, out / "page-trainer", progress=not args.quiet, cache=cache)
+    if args.calibrate:
+        report["score_calibration"] = fit_score_calibration(seg, fit)
     seg.save_pretrained(out)
     report = {**report, "args": asdict(pa), "base_model": str(args.model),
               "train_files": list(args.train), "fit_files": list(args.fit)}
@@ -83,5 +88,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--linking-only", action="store_true",
                    help="keep --model's page model; only re-fit its threshold and stacked linker on --fit pages")
+    p.add_argument("--calibrate", action="store_true",
+                   help="also fit the article score calibration on the --fit pages (newsseg.train.score_fit)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_fit_page_model)

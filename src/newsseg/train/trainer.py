@@ -262,7 +262,7 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         seen = {int(t) for row in train_ds["input_ids"] for t in row}
         metrics["tied_unseen_embeddings"] = tie_unseen_embeddings(seg, seen)
     metrics["train_windows"], metrics["eval_windows"] = len(train_ds), len(eval_ds)
-    if dc.tune_linking or dc.article_topic or config.page_model.enabled:
+    if dc.tune_linking or dc.article_topic or config.page_model.enabled or dc.score_calibration:
         # Both decoder fits read the same eval pages (composed from the decoder-fit split).
         from newsseg.data.pages import read_pages
 
@@ -282,6 +282,10 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
             fit["macro_f1_by_weight"], fit["weight"]
     if config.page_model.enabled:
         metrics["page_model"] = _fit_page_model(seg, config, out, fit_pages, progress=not targs.disable_tqdm)
+    if dc.score_calibration:  # last: it calibrates the scores of the decoder as fitted above
+        from newsseg.train.score_fit import fit_score_calibration
+
+        metrics["score_calibration"] = fit_score_calibration(seg, fit_pages)
     seg.save_pretrained(out, half=mc.save_half)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return metrics
