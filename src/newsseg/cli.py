@@ -85,7 +85,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         res = predict_files(args.inputs, args.output, args.model, args.batch_size, args.encoding_errors,
                             args.resume, args.quantize, progress=not args.quiet, workers=args.workers,
                             threads=args.threads, encoding=args.encoding, output_format=args.format,
-                            traditional=args.traditional)
+                            traditional=args.traditional, review_below=args.review_below)
     except (OSError, ValueError) as e:
         _err(str(e))
         return EXIT_USAGE
@@ -99,7 +99,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
           + (f", {res['kept']} kept from the earlier run" if res["kept"] else "")
           + (f", {res['skipped']} already there" if res["skipped"] else "")
           + (f", {res['converted']} in traditional characters read as simplified" if res["converted"] else "")
-          + (f", {len(res['errors'])} failed (see above)" if res["errors"] else ""), file=sys.stderr)
+          + (f", {len(res['errors'])} failed (see above)" if res["errors"] else "")
+          + (f"; {res['review']} for review (an article below {args.review_below} or none) in {res['review_output']}"
+             if res.get("review") is not None else ""), file=sys.stderr)
     return EXIT_PARTIAL if res["errors"] else EXIT_OK
 
 
@@ -265,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pages: page-format JSONL, one line per page (default); articles: JSONL, one line per "
                         "article (page_id, source, article_id, topic, score, headline, body, spans); csv: the same "
                         "as CSV with a header")
+    p.add_argument("--review-below", type=float, default=None, metavar="SCORE",
+                   help="also write the pages with an article scored below SCORE (or with no article) to "
+                        "OUTPUT's name + .review.jsonl, for a person to check (evaluate/README.md says what "
+                        "scores mean)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (transformers' included)")
     p.set_defaults(func=cmd_predict)
 

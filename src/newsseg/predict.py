@@ -8,6 +8,8 @@ minute), and ``resume=True`` keeps the pages done before whose id and text are u
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import sys
@@ -128,8 +130,8 @@ def _records(page: Any, fmt: str) -> list[str]:
 def predict_files(inputs: Sequence[str], output: str, model: str | None = None, batch_size: int = 8,
                   encoding_errors: str = "strict", resume: bool = False, quantize: str | None = None,
                   progress: bool = True, workers: int = 1, threads: int | None = None,
-                  encoding: str = "auto", output_format: str = "pages", traditional: str = "auto"
-                  ) -> dict[str, Any]:
+                  encoding: str = "auto", output_format: str = "pages", traditional: str = "auto",
+                  review_below: float | None = None) -> dict[str, Any]:
     """Segment every page of ``inputs`` into ``output``, written atomically.
 
     ``output_format``: ``pages`` (page-format JSONL, one line per page, with ``source`` and
@@ -146,6 +148,9 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
     :class:`~newsseg.model.segmenter.ModelLoadError` for a model that cannot be loaded.
     ``traditional`` (``auto``/``convert``/``keep``) is :attr:`Segmenter.traditional`: pages read as
     simplified carry ``"script": "traditional"`` and are counted in ``converted``.
+    ``review_below``: pages predicted in this run whose lowest article score is below it, or that got
+    no article, are also written (page format) to ``review_path(output)`` for a person to check, e.g.
+    with ``newsseg export labelstudio``; the count is ``"review"`` in the result.
     ``workers > 1`` shards the pages over that many processes (:func:`newsseg.distributed.predict_parallel`:
     same output, same order); ``threads`` is torch's thread count per process.
     """
@@ -187,11 +192,16 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
             else:  # gold articles in the input are not passed on
                 yield Page(item.id, item.text, [], source=item.source, encoding=item.encoding)
 
-    n = converted = 0
+    n = converted = review = 0
+    review_out = contextlib.ExitStack()
     try:
         # keep_partial: an interrupted run leaves .OUTPUT.partial (never a complete-looking
         # OUTPUT), and --resume continues from the pages it holds.
-        with atomic_output(out, keep_partial=True) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        with review_out, atomic_output(out, keep_partial=True) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            rfh = None
+            if review_below is not None:  # written atomically beside the output, complete or not at all
+                rtmp = review_out.enter_context(atomic_output(review_path(out)))
+                rfh = review_out.enter_context(open(rtmp, "w", encoding="utf-8"))
             if output_format == "csv":
                 from newsseg.data.articles import csv_header
 
@@ -216,6 +226,9 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
                 converted += page.script == "traditional"
                 for line in _records(page, output_format):
                     fh.write(line + "\n")
+                if rfh is not None and needs_review(page, review_below):
+                    rfh.write(page.to_json() + "\n")
+                    review += 1
                 n += 1
                 if n % FLUSH_PAGES == 0 or time.monotonic() - last_flush > FLUSH_SECONDS:
                     fh.flush()  # Ctrl-C keeps what is done
@@ -226,4 +239,17 @@ def predict_files(inputs: Sequence[str], output: str, model: str | None = None, 
                  f"{partial_path(out)} (re-run with --resume to continue)")
         raise
     return {"written": n, "kept": len(kept), "skipped": skipped, "converted": converted, "errors": errors, "not_pages": not_pages,
-            "output": str(out)}
+            "output": str(out), "review": review if review_below is not None else None,
+            "review_output": str(review_path(out)) if review_below is not None else None}
+
+
+def review_path(output: str | Path) -> Path:
+    """Where ``--review-below`` writes the doubtful pages: ``OUTPUT`` with ``.review.jsonl`` for its suffix."""
+    out = Path(output)
+    return out.with_name(out.stem + ".review.jsonl")
+
+
+def needs_review(page: Any, below: float) -> bool:
+    """A page for a person: no article found, or an article scored below ``below``."""
+    scores = [a.score for a in page.articles if a.score is not None]
+    return not page.articles or (bool(scores) and min(scores) < below)
