@@ -220,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     from newsseg import __version__
     from newsseg.data import commands as data_commands
     from newsseg.ocr import commands as ocr_commands
+    from newsseg import select
     from newsseg.train import page_commands
     from newsseg import bench
     from newsseg.evaluate import commands as eval_commands
@@ -303,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_commands.register(sub)
     page_commands.register(sub)
+    select.register(sub)
     ocr_commands.register(sub)
     eval_commands.register(sub)
     bench.register(sub)

@@ -1,0 +1,124 @@
+"""``newsseg select``: which unlabelled pages are worth a person's time to label.
+
+Each page gets an uncertainty from the model's own outputs:
+
+* tags: for every line, 1 - the encoder's largest boundary probability at the line's first
+  character (where the page model decides a line's tag), averaged over the page's lines;
+* links (models with a page model): for every pair of lines in two different predicted fragments,
+  4·p·(1-p) of the page model's "same article" probability p (1 at p = 0.5, 0 when sure), averaged.
+
+Pages are then picked greedily by uncertainty minus ``diversity`` × their largest character 2-gram
+TF-IDF cosine to a page already picked, so that N near-duplicates of one hard layout are not all
+chosen. Whether labelling these pages teaches more than random ones is issue 14's simulated loop,
+not measured yet.
+
+Example::
+
+    from newsseg import Segmenter
+    from newsseg.select import page_uncertainty, pick
+    seg = Segmenter.from_pretrained()
+    unc = page_uncertainty(seg, pages)              # [{"id", "tags", "links", "score"}, …]
+    order = pick([p.text for p in pages], [u["score"] for u in unc], n=20)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from newsseg.data.pages import Page
+
+
+def page_uncertainty(seg: Any, pages: Sequence[Page], batch_size: int = 16) -> list[dict[str, Any]]:
+    """Tag and link uncertainty of each page under ``seg`` (see the module doc)."""
+    from newsseg.model.lines import line_spans
+    from newsseg.model.page_features import page_line_inputs
+
+    out = []
+    pm = getattr(seg, "page_model", None)
+    for i in range(0, len(pages), 16):
+        chunk = [Page(p.id, p.text, []) for p in pages[i:i + 16]]
+        for page, enc, b, _, h in seg.page_outputs(chunk, batch_size, hidden=pm is not None):
+            tags = links = 0.0
+            if b is not None:
+                lines = line_spans(page.text, enc.char_index, True)
+                if lines:
+                    tags = float(np.mean(1.0 - b[[a for a, _ in lines]].max(1)))
+                if pm is not None and lines:
+                    _, feats = page_line_inputs(page.text, enc.char_index, b, h)
+                    line_tags, logits = pm.decode(feats)
+                    frag = np.cumsum(np.isin(line_tags, (1, 3)) | (line_tags == 0))  # a new id at each B- or O
+                    inside = line_tags > 0
+                    pairs = inside[:, None] & inside[None, :] & (frag[:, None] != frag[None, :])
+                    if pairs.any():
+                        p = 1.0 / (1.0 + np.exp(-logits[pairs]))
+                        links = float(np.mean(4.0 * p * (1.0 - p)))
+            out.append({"id": page.id, "tags": tags, "links": links, "score": tags + links})
+    return out
+
+
+def pick(texts: Sequence[str], scores: Sequence[float], n: int, diversity: float = 0.5) -> list[int]:
+    """Indices of ``n`` pages, greedily by score minus ``diversity`` × largest similarity to those picked."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    n = min(n, len(texts))
+    if n <= 0:
+        return []
+    x = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True).fit_transform(
+        ["".join(t.split()) or " " for t in texts])
+    sim = (x @ x.T).toarray()
+    s = np.asarray(scores, dtype=np.float64)
+    closest = np.zeros(len(texts))
+    chosen: list[int] = []
+    free = np.ones(len(texts), dtype=bool)
+    for _ in range(n):
+        gain = np.where(free, s - diversity * closest, -np.inf)
+        k = int(np.argmax(gain))
+        chosen.append(k)
+        free[k] = False
+        closest = np.maximum(closest, sim[k])
+    return chosen
+
+
+def cmd_select(args: Any) -> int:
+    """Rank unlabelled pages, print the ranking and write the chosen pages (no articles) as JSONL."""
+    import sys
+
+    from newsseg.data.pages import PageFormatError, write_pages
+    from newsseg.model.segmenter import ModelLoadError, Segmenter
+    from newsseg.predict import read_reporting
+
+    errors: list[str] = []
+    try:
+        seg = Segmenter.from_pretrained(args.model)
+        pages = list(read_reporting(args.inputs, "strict", errors, "auto"))
+    except (ModelLoadError, PageFormatError, OSError) as e:
+        print(f"newsseg select: {e}", file=sys.stderr)
+        return 2
+    for e in errors:
+        print(e, file=sys.stderr)
+    unc = page_uncertainty(seg, pages)
+    order = pick([p.text for p in pages], [u["score"] for u in unc], args.n, args.diversity)
+    write_pages([Page(pages[k].id, pages[k].text, [], source=pages[k].source) for k in order], args.out)
+    print("rank  page  uncertainty (tags + links)")
+    for r, k in enumerate(order, 1):
+        print(f"{r:4d}  {pages[k].id}  {unc[k]['score']:.4f} ({unc[k]['tags']:.4f} + {unc[k]['links']:.4f})")
+    print(f"{len(order)} of {len(pages)} pages written to {args.out}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def register(sub: Any) -> None:
+    """Add ``select`` to the CLI."""
+    p = sub.add_parser("select", help="pick the unlabelled pages most worth labelling",
+                       description="Rank pages by the model's uncertainty about their line tags and links, "
+                                   "with a diversity term against near-duplicates, and write the top N "
+                                   "(without articles) for labelling, e.g. with newsseg export labelstudio after "
+                                   "newsseg predict.")
+    p.add_argument("inputs", nargs="+", help=".txt / .jsonl files or directories")
+    p.add_argument("-n", type=int, default=20, help="pages to pick (default 20)")
+    p.add_argument("-o", "--out", required=True, help="output page JSONL of the picked pages")
+    p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--diversity", type=float, default=0.5,
+                   help="weight of the similarity to pages already picked (0: uncertainty only)")
+    p.set_defaults(func=cmd_select)
