@@ -17,6 +17,7 @@ from newsseg.data.script import simplified_view
 from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.linker import LearnedLinker
+from newsseg.model.loading import ModelLoadError, check_model_dir, check_shapes, load_part
 from newsseg.model.modeling import SegmenterModel
 from newsseg.model.page_model import PageModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
@@ -35,58 +36,6 @@ def default_model_dir() -> Path:
     return Path(os.environ.get("NEWSSEG_MODEL", DEFAULT_MODEL_DIR))
 
 
-class ModelLoadError(RuntimeError):
-    """A model directory that cannot be loaded safely; the message says why and what to do."""
-
-
-def _check_model_dir(path: Path) -> None:
-    """Refuse, before reading anything, a directory without safetensors weights or ``config.json``."""
-    if not path.is_dir():
-        hint = "" if path.exists() else " (pass --model DIR, or set NEWSSEG_MODEL)"
-        raise ModelLoadError(f"model directory {path} does not exist{hint}" if not path.exists()
-                             else f"model path {path} is not a directory")
-    files = {f.name for f in path.iterdir()}
-    if not any(f.endswith(".safetensors") for f in files):
-        pickles = sorted(f for f in files if f.endswith((".bin", ".pt", ".pth", ".ckpt")))
-        if pickles:
-            # torch.load(weights_only=True) refuses arbitrary objects; the user runs it on purpose.
-            raise ModelLoadError(
-                f"{path} holds only pickle checkpoints ({', '.join(pickles)}); newsseg loads weights from "
-                "safetensors only, because unpickling can run arbitrary code. Convert a checkpoint you trust "
-                f"with: cd {path} && python -c \"import torch; from safetensors.torch import save_file; "
-                f"sd = torch.load('{pickles[0]}', map_location='cpu', weights_only=True); "
-                "save_file({k: v.contiguous().clone() for k, v in sd.items()}, 'model.safetensors', "
-                "metadata={'format': 'pt'})\"")
-        raise ModelLoadError(f"{path} holds no model.safetensors")
-    if "config.json" not in files:
-        raise ModelLoadError(f"{path} holds no config.json (it stores the label maps; copy the one "
-                             "saved with these weights)")
-
-
-def _check_shapes(path: Path, cfg: SegmenterConfig) -> None:
-    """Compare the config's label maps with the head sizes in the safetensors headers (no weights read).
-
-    A config.json edited or copied from another model would otherwise load with re-initialised
-    heads or fail with a generic size-mismatch report.
-    """
-    from safetensors import safe_open
-
-    shapes: dict[str, list[int]] = {}
-    for f in sorted(path.glob("*.safetensors")):
-        with safe_open(str(f), framework="pt") as st:
-            for k in {"boundary_head.weight", "topic_head.weight"} & set(st.keys()):
-                shapes[k] = list(st.get_slice(k).get_shape())
-    for key, n, what in (("boundary_head.weight", len(cfg.id2label), f"id2label {list(cfg.id2label.values())}"),
-                         ("topic_head.weight", cfg.num_topics, f"topic_labels {cfg.topic_labels}")):
-        if key not in shapes:
-            raise ModelLoadError(f"{path}: the weights have no {key}; this is not a newsseg model")
-        if shapes[key][0] != n:
-            raise ModelLoadError(
-                f"{path}/config.json: {what} has {n} labels but {key.split('.')[0]} in the weights has "
-                f"{shapes[key][0]} outputs; the config does not belong to these weights "
-                "(restore the config.json saved with the model)")
-
-
 def calibrate_scores(pages: Sequence[Page], cal: Mapping[str, Any] | None) -> None:
     """Map each article's raw score through the fitted calibration (``config.score_calibration``), in place."""
     if not cal or not cal.get("x"):
@@ -95,16 +44,6 @@ def calibrate_scores(pages: Sequence[Page], cal: Mapping[str, Any] | None) -> No
         for art in page.articles:
             if art.score is not None:
                 art.score = float(np.interp(art.score, cal["x"], cal["y"]))
-
-
-def _load_part(path: Path, entry: Mapping[str, Any] | None, load: Callable[[Path, Any], Any], what: str) -> Any:
-    """A part stored beside the encoder under a ``config.json`` entry with a ``file`` (None without one)."""
-    if not entry or not entry.get("file"):
-        return None
-    try:
-        return load(path, dict(entry))
-    except Exception as e:  # noqa: BLE001 - a missing or damaged file
-        raise ModelLoadError(f"cannot load the {what} of {path}: {type(e).__name__}: {e}") from e
 
 
 class Segmenter:
@@ -190,11 +129,11 @@ class Segmenter:
                         num_threads: int | None = None) -> "Segmenter":
         """Load a trained segmenter (safetensors only); ``path=None`` loads the shipped default model."""
         p = Path(path) if path is not None else default_model_dir()
-        _check_model_dir(p)
+        check_model_dir(p)
         try:
             cfg = SegmenterConfig.from_pretrained(p)
             cfg.check_labels()
-            _check_shapes(p, cfg)
+            check_shapes(p, cfg)
             # use_safetensors=True: a pickle file beside the safetensors is never read. The config
             # class is concrete and trust_remote_code=False: no auto_map code is ever imported.
             model = SegmenterModel.from_pretrained(p, config=cfg, use_safetensors=True, dtype=torch.float32)
@@ -224,12 +163,12 @@ class Segmenter:
         elif quantize not in (None, "none"):
             raise ValueError(f"unknown quantize mode {quantize!r} (use 'int8')")
         seg = cls(model, tok)
-        seg.article_topic = _load_part(p, getattr(cfg, "article_topic", None), NgramTopicModel.load,
+        seg.article_topic = load_part(p, getattr(cfg, "article_topic", None), NgramTopicModel.load,
                                        "article topic model")
         if seg.article_topic is not None and seg.article_topic.labels != list(cfg.topic_labels):
             raise ModelLoadError(f"{p}: article topic labels {seg.article_topic.labels} differ from "
                                  f"topic_labels {cfg.topic_labels}")
-        seg.page_model = _load_part(p, getattr(cfg, "page_model", None), PageModel.load, "page model")
+        seg.page_model = load_part(p, getattr(cfg, "page_model", None), PageModel.load, "page model")
         return seg
 
     def save_pretrained(self, path: str | os.PathLike[str], half: bool = False) -> None:
