@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from newsseg.data.pages import Page
-from newsseg.model.decoding import DEFAULT_LINK, fragment_blocks, link_blocks
+from newsseg.model.decoding import DEFAULT_LINK, FragmentBlocks, fragment_blocks, link_blocks
 from newsseg.model.linker import LearnedLinker, PairLinker
 from newsseg.model.lines import tags_to_token_labels
 
@@ -70,20 +70,34 @@ class PageLinks:
         return self._members(heads) @ self.logits @ m.T
 
 
-def decode_with_page_model(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
-                           topic_probs: np.ndarray, topic_labels: Sequence[str], lines: Sequence[tuple[int, int]],
-                           tags: np.ndarray, logits: np.ndarray | None, threshold: float = 0.0,
-                           link: Mapping[str, float] | None = None, linker: PairLinker | None = None,
-                           stack: LearnedLinker | None = None, head_hand_weight: float = 0.0) -> Page:
-    """A page with articles from the page model's line ``tags`` and pair ``logits`` (see module doc).
+def page_model_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarray, topic_probs: np.ndarray,
+                      lines: Sequence[tuple[int, int]], tags: np.ndarray, w: Mapping[str, float]
+                      ) -> tuple[FragmentBlocks, np.ndarray]:
+    """The fragments of the page model's line ``tags`` (in linking blocks) and each line's first character.
 
-    ``logits=None`` links with the hand-weighted cues of ``link`` (or a fitted ``linker``) instead;
-    ``stack`` is a linker stacked on the page model's scores and ``head_hand_weight`` the weight of the
-    hand headline cues beside its headline scores (:class:`PageLinks`).
+    Nothing here depends on how fragments are then linked: a fit that tries many linkings builds it once.
     """
-    w = {**DEFAULT_LINK, **(link or {})}
     labels = tags_to_token_labels(len(char_index), lines, tags)
     blocks = fragment_blocks(text, char_index, boundary_probs, topic_probs, w, labels=labels)
     starts = char_index[[a for a, _ in lines]] if len(lines) else np.zeros(0, dtype=np.int64)
-    return link_blocks(page_id, text, blocks, topic_labels, w,
-                       linker if logits is None else PageLinks(starts, logits, threshold, stack, head_hand_weight))
+    return blocks, starts
+
+
+def page_model_linker(cfg: Any, starts: np.ndarray, logits: np.ndarray, hand: PairLinker | None = None
+                      ) -> PairLinker | None:
+    """How a page model's config links: its :class:`PageLinks` (threshold, stacked linker, headline
+    weight), or with ``use_links`` off, ``hand`` (the fitted hand linker; ``None``: the hand weights)."""
+    if not cfg.use_links:
+        return hand
+    return PageLinks(starts, logits, cfg.threshold, LearnedLinker.from_dict(cfg.stack), cfg.head_hand_weight)
+
+
+def decode_with_page_model(page_id: str, text: str, char_index: np.ndarray, boundary_probs: np.ndarray,
+                           topic_probs: np.ndarray, topic_labels: Sequence[str], lines: Sequence[tuple[int, int]],
+                           tags: np.ndarray, logits: np.ndarray, cfg: Any, link: Mapping[str, float] | None = None,
+                           hand: PairLinker | None = None) -> Page:
+    """A page with articles from the page model's line ``tags`` and pair ``logits``, linked as its config
+    ``cfg`` (:class:`~newsseg.model.page_model.PageModelConfig`) says (see :func:`page_model_linker`)."""
+    w = {**DEFAULT_LINK, **(link or {})}
+    blocks, starts = page_model_blocks(text, char_index, boundary_probs, topic_probs, lines, tags, w)
+    return link_blocks(page_id, text, blocks, topic_labels, w, page_model_linker(cfg, starts, logits, hand))

@@ -330,11 +330,9 @@ class Segmenter:
         assert self.page_model is not None
         lines, feats = page_line_inputs(page.text, enc.char_index, b, h)
         tags, logits = self.page_model.decode(feats)
-        use = self.page_model.cfg.use_links
         return decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
-                                      tags, logits if use else None, self.page_model.cfg.threshold, self.config.link,
-                                      None if use else LearnedLinker.from_dict(self.config.linker),
-                                      LearnedLinker.from_dict(self.page_model.cfg.stack), self.page_model.cfg.head_hand_weight)
+                                      tags, logits, self.page_model.cfg, self.config.link,
+                                      LearnedLinker.from_dict(self.config.linker))
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

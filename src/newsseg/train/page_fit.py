@@ -177,24 +177,15 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
     return model.eval()
 
 
-Decoded = Sequence[tuple[np.ndarray, np.ndarray]]  # the page model's (line tags, pair log-odds) per page
-
-
-def _decode(examples: Sequence[PageExample], decoded: Decoded, topics: Sequence[str], threshold: float,
-            link: dict[str, float] | None, stack: LearnedLinker | None = None, head_hand: float = 0.0) -> list[Page]:
+def decode_examples(model: PageModel, examples: Sequence[PageExample], topics: Sequence[str],
+                    link: dict[str, float] | None = None, hand: Any = None) -> list[Page]:
+    """Decode examples as :class:`~newsseg.model.segmenter.Segmenter` does with this page model
+    (``hand``: the model's fitted hand linker, used when ``use_links`` is off)."""
     from newsseg.model.page_decoding import decode_with_page_model
 
     return [decode_with_page_model(ex.page.id, ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
-                                   topics, ex.lines, tags, logits, threshold, link, stack=stack,
-                                   head_hand_weight=head_hand)
-            for ex, (tags, logits) in zip(examples, decoded)]
-
-
-def decode_examples(model: PageModel, examples: Sequence[PageExample], topics: Sequence[str],
-                    link: dict[str, float] | None = None) -> list[Page]:
-    """Decode examples as :class:`~newsseg.model.segmenter.Segmenter` does with this page model."""
-    return _decode(examples, [model.decode(ex.features) for ex in examples], topics, model.cfg.threshold, link,
-                   LearnedLinker.from_dict(model.cfg.stack), model.cfg.head_hand_weight)
+                                   topics, ex.lines, *model.decode(ex.features), model.cfg, link, hand)
+            for ex in examples]
 
 
 THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.5), 2))
@@ -219,30 +210,37 @@ def fit_linking(model: PageModel, fit: Sequence[PageExample], topics: Sequence[s
     Each step is kept (``model.cfg.stack``, ``model.cfg.head_hand_weight``) only if it beats what
     came before it.
     """
-    from newsseg.model.decoding import DEFAULT_LINK, fragment_blocks
+    from newsseg.model.decoding import DEFAULT_LINK, link_blocks
     from newsseg.model.linker import fit_linker, linker_training_pairs
-    from newsseg.model.lines import tags_to_token_labels
-    from newsseg.model.page_decoding import PageLinks
+    from newsseg.model.page_decoding import PageLinks, page_model_blocks
     from newsseg.train.linking import decode_objective
 
     golds = [ex.page for ex in fit]
-    decoded = [model.decode(ex.features) for ex in fit]  # the model's part does not depend on the threshold
-    th, alone = _best_threshold(lambda t: decode_objective(golds, _decode(fit, decoded, topics, t, link), topics))
+    w = {**DEFAULT_LINK, **(link or {})}
+    # The page model's tags and log-odds, and the fragments they make, do not depend on how fragments
+    # are linked: built once, every trial below only links.
+    prepared = []
+    for ex in fit:
+        tags, logits = model.decode(ex.features)
+        blocks, starts = page_model_blocks(ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
+                                           ex.lines, tags, w)
+        prepared.append((blocks, starts, logits))
+
+    def objective(th: float, stack: LearnedLinker | None = None, head_hand: float = 0.0) -> float:
+        preds = [link_blocks(ex.page.id, ex.page.text, blocks, topics, w, PageLinks(starts, logits, th, stack, head_hand))
+                 for ex, (blocks, starts, logits) in zip(fit, prepared)]
+        return decode_objective(golds, preds, topics)
+
+    th, alone = _best_threshold(objective)
     model.cfg.threshold, model.cfg.stack = th, {}
     out = {"threshold": th, "objective_pair_head": alone}
-    w = {**DEFAULT_LINK, **(link or {})}
-    xs, ys = [], []
-    for ex, (tags, logits) in zip(fit, decoded):
-        labels = tags_to_token_labels(len(ex.char_index), ex.lines, tags)
-        blocks = fragment_blocks(ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs, w, labels=labels)
-        x, y = linker_training_pairs(blocks, ex.page, PageLinks(ex.char_index[[a for a, _ in ex.lines]], logits))
-        xs.append(x)
-        ys.append(y)
-    stack = fit_linker(np.concatenate(xs), np.concatenate(ys)) if xs else None
+    pairs = [linker_training_pairs(blocks, ex.page, PageLinks(starts, logits))
+             for ex, (blocks, starts, logits) in zip(fit, prepared)]
+    stack = fit_linker(np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs])) if pairs else None
     if stack is not None:
         def stacked(t: float) -> float:
             stack.threshold = t
-            return decode_objective(golds, _decode(fit, decoded, topics, th, link, stack), topics)
+            return objective(th, stack)
 
         stack.threshold, out["objective_stacked"] = _best_threshold(stacked)
         if out["objective_stacked"] > alone + 1e-6:
@@ -250,8 +248,7 @@ def fit_linking(model: PageModel, fit: Sequence[PageExample], topics: Sequence[s
     best = max(alone, out.get("objective_stacked", alone))
     # 3. the hand headline cues (a headline repeats words of its body) beside the page model's headline scores
     kept = LearnedLinker.from_dict(model.cfg.stack)
-    tried = {wt: decode_objective(golds, _decode(fit, decoded, topics, th, link, kept, wt), topics)
-             for wt in HEAD_HAND_WEIGHTS[1:]}
+    tried = {wt: objective(th, kept, wt) for wt in HEAD_HAND_WEIGHTS[1:]}
     wt, score = max(tried.items(), key=lambda kv: (kv[1], -kv[0]))
     out["objective_head_hand"], out["head_hand_weight"] = score, wt
     model.cfg.head_hand_weight = wt if score > best + 1e-6 else 0.0
