@@ -293,14 +293,11 @@ class Segmenter:
         originals = chunk
         chunk = [Page(p.id, text, []) if converted else p for p, (text, converted) in zip(chunk, views)]
         if self.page_model is not None:
-            # Hidden states are 128 floats a token: hold them for a few pages at a time, so memory
-            # stays what it was without the page model (batches are still ~20 windows).
             probs, decoded = [], []
-            for i in range(0, len(chunk), PAGE_MODEL_PAGES):
-                for p, e, b, t, h in self.page_outputs(chunk[i:i + PAGE_MODEL_PAGES], batch_size, hidden=True):
-                    probs.append((p, e, b, t))
-                    if b is not None:
-                        decoded.append(self._decode_with_page_model(p, e, b, t, h))
+            for p, e, b, t, h in self.page_states(chunk, batch_size):
+                probs.append((p, e, b, t))
+                if b is not None:
+                    decoded.append(self._decode_with_page_model(p, e, b, t, h))
             done = iter(decoded)
         else:
             probs = list(self.page_probs(chunk, batch_size))
@@ -342,6 +339,18 @@ class Segmenter:
         """
         for page, enc, b, t, _ in self.page_outputs(chunk, batch_size):
             yield page, enc, b, t
+
+    def page_states(self, pages: Iterable[Page], batch_size: int, hidden: bool = True
+                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
+        """:meth:`page_outputs` (with hidden states unless ``hidden=False``) for any number of pages, in order.
+
+        Hidden states are ``hidden_size`` floats a token (128 for the shipped encoder): they are
+        held for ``PAGE_MODEL_PAGES`` pages at a time, so memory stays flat in the number of pages
+        (a batch still gathers ~20 windows).
+        """
+        it = iter(pages)
+        while chunk := list(itertools.islice(it, PAGE_MODEL_PAGES)):
+            yield from self.page_outputs(chunk, batch_size, hidden=hidden)
 
     def page_outputs(self, chunk: list[Page], batch_size: int, hidden: bool = False
                      ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None, np.ndarray | None]]:

@@ -58,17 +58,15 @@ def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16,
 
     topics = list(seg.config.topic_labels)
     out: list[PageExample] = []
-    for i in tqdm(range(0, len(golds), 64), desc=desc, unit="chunk", disable=not progress):
-        chunk = list(golds[i:i + 64])
-        for gold, (_, enc, b, t, h) in zip(chunk, seg.page_outputs([Page(g.id, g.text, []) for g in chunk],
-                                                                  batch_size, hidden=True)):
-            if b is None:
-                continue
-            lines, feats = page_line_inputs(gold.text, enc.char_index, b, h)
-            if not lines:
-                continue
-            tags, arts, spans = gold_line_targets(gold, enc, lines, topics)
-            out.append(PageExample(gold, enc.char_index, b, t, lines, feats, tags, arts, spans))
+    texts = (Page(g.id, g.text, []) for g in tqdm(golds, desc=desc, unit="page", disable=not progress))
+    for gold, (_, enc, b, t, h) in zip(golds, seg.page_states(texts, batch_size)):
+        if b is None:
+            continue
+        lines, feats = page_line_inputs(gold.text, enc.char_index, b, h)
+        if not lines:
+            continue
+        tags, arts, spans = gold_line_targets(gold, enc, lines, topics)
+        out.append(PageExample(gold, enc.char_index, b, t, lines, feats, tags, arts, spans))
     return out
 
 
