@@ -120,9 +120,9 @@ class RunConfig:
         unknown = set(d) - {"model", "data", "training", "page_model"}
         if unknown:
             raise ValueError(f"unknown config tables {sorted(unknown)} (expected model, data, training, page_model)")
-        return cls(_build(ModelArguments, d.get("model", {}), "model"),
-                   _build(DataArguments, d.get("data", {}), "data"), dict(d.get("training", {})),
-                   _build(PageFitArguments, d.get("page_model", {}), "page_model"))
+        return cls(build_table(ModelArguments, d.get("model", {}), "model"),
+                   build_table(DataArguments, d.get("data", {}), "data"), dict(d.get("training", {})),
+                   build_table(PageFitArguments, d.get("page_model", {}), "page_model"))
 
     def check(self) -> None:
         """Everything that can be checked before any work: ``[training]`` keys and value types against
@@ -191,7 +191,8 @@ def _check_type(where: str, value: Any, hint: Any) -> None:
         raise ValueError(f"{where} = {value!r}: expected {want}, got {type(value).__name__}")
 
 
-def _build(klass: type, table: dict[str, Any], name: str) -> Any:
+def build_table(klass: type, table: dict[str, Any], name: str) -> Any:
+    """``klass(**table)`` for the recipe table ``name``, after checking its keys and value types (one-line errors)."""
     known = {f.name for f in fields(klass)}
     bad = sorted(set(table) - known)
     if bad:

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 
 def _page_args(pairs: list[str]) -> Any:
-    from newsseg.train.args import PageFitArguments, parse_value
+    """``--set KEY=VALUE`` pairs as :class:`~newsseg.train.args.PageFitArguments`, checked as a recipe's
+    ``[page_model]`` table is."""
+    from newsseg.train.args import PageFitArguments, build_table, parse_value
 
-    known = {f.name for f in fields(PageFitArguments)}
     kw = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
-        if not sep or key not in known:
-            raise ValueError(f"--set {pair}: expected KEY=VALUE with KEY one of {', '.join(sorted(known))}")
-        kw[key] = parse_value(raw)
-    return PageFitArguments(**kw)
+        if not sep:
+            raise ValueError(f"--set {pair}: expected KEY=VALUE")
+        kw[key.strip()] = parse_value(raw.strip())
+    return build_table(PageFitArguments, kw, "page_model")
 
 
 def cmd_fit_page_model(args: argparse.Namespace) -> int:
