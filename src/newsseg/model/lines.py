@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.encoding import codepoints, line_token_spans, whitespace_mask
+from newsseg.data.encoding import LABEL_ROLE, codepoints, line_token_spans, whitespace_mask
 from newsseg.data.cues import LEAD_RE, SENTENCE_END, is_byline
 
 PUNCTUATION = frozenset("。，；：,;:！？")
@@ -106,10 +106,9 @@ def consistent_tags(tags: np.ndarray) -> np.ndarray:
     crop of a page can also start inside a span. Neither is a move the CRF may make.
     """
     out = np.array(tags, dtype=np.int64, copy=True)
-    role = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2}
     prev = 0
     for i, t in enumerate(out.tolist()):
-        if t in (2, 4) and role[prev] != role[t]:
+        if t in (2, 4) and LABEL_ROLE[prev] != LABEL_ROLE[t]:
             out[i] = t - 1
         prev = int(out[i])
     return out
