@@ -126,24 +126,7 @@ def test_loss_sums_both_heads_with_the_configured_weight() -> None:
 
 
 # ------------------------------------------------------------- a standard Hugging Face BERT
-@pytest.fixture(scope="module")
-def hf_bert_dir(tmp_path_factory: pytest.TempPathFactory, sample_text: str) -> tuple[Path, Any]:
-    """A tiny random ``BertForMaskedLM`` + ``BertTokenizerFast`` saved like ``bert-base-chinese``."""
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
-
-    chars = sorted({c for c in sample_text if not c.isspace()} | set("0123456789abcdefghijklmnopqrstuvwxyz"))
-    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars])}
-    d = tmp_path_factory.mktemp("hf-bert")
-    BertTokenizerFast(vocab=vocab, do_lower_case=False).save_pretrained(d)
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    mlm = BertForMaskedLM(cfg)
-    mlm.save_pretrained(d)
-    assert (d / "model.safetensors").exists()
-    return d, mlm
-
-
+# (hf_bert_dir: conftest.py)
 def test_bert_checkpoint_loads_with_a_newline_token_and_trains(hf_bert_dir: tuple[Path, Any], sample_text: str,
                                                                tmp_path: Path) -> None:
     d, mlm = hf_bert_dir

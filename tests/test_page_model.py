@@ -142,6 +142,57 @@ def test_saved_page_model_predicts_the_same_after_loading(page_trained: tuple[An
                 assert s.start == 0 or g.text[s.start - 1] in "\n \u3000" or g.text[:s.start].strip() == ""
 
 
+def test_warm_start_continues_the_page_model_and_keeps_its_linking(page_trained: tuple[Any, Path, list],
+                                                                   compose: Callable[..., list], tmp_path: Path) -> None:
+    """`fit-page-model --set warm_start=true` without --fit: a few corrected pages of a new paper move the
+    shipped page model's weights; its sizes, normalisation and fitted linking stay as they were."""
+    import json
+
+    from newsseg.cli import main
+    from newsseg.data.pages import write_pages
+    from newsseg.model.segmenter import Segmenter
+
+    _, out, _ = page_trained
+    write_pages(compose(3, seed=31, width_min=30, width_max=40), tmp_path / "corrected.jsonl")
+    assert main(["fit-page-model", "--model", str(out), "--train", str(tmp_path / "corrected.jsonl"), "-o",
+                 str(tmp_path / "new"), "--set", "warm_start=true", "--set", "epochs=3", "--no-cache", "-q"]) == 0
+    old, new = Segmenter.from_pretrained(out).page_model, Segmenter.from_pretrained(tmp_path / "new").page_model
+    keep = ("threshold", "stack", "head_hand_weight", "mean", "std", "hidden", "layers")
+    assert {k: getattr(old.cfg, k) for k in keep} == {k: getattr(new.cfg, k) for k in keep}
+    a, b = old.state_dict(), new.state_dict()
+    moved = [k for k in a if not torch.equal(a[k], b[k])]
+    assert moved
+    # Trained on from the old weights, not re-initialised: a fresh init would be as far away as the weights are large.
+    k = max(moved, key=lambda k: a[k].numel())
+    assert 0 < float((b[k] - a[k]).norm() / a[k].norm()) < 0.5
+    assert json.loads((tmp_path / "new" / "page_model_metrics.json").read_text())["warm_start"] is True
+    # A new page model (no warm start) still needs fit pages for its linking.
+    assert main(["fit-page-model", "--model", str(out), "--train", str(tmp_path / "corrected.jsonl"), "-o",
+                 str(tmp_path / "bad"), "--no-cache", "-q"]) == 2
+
+
+def test_score_calibration_with_a_page_model_learns_article_scores(page_trained: tuple[Any, Path, list],
+                                                                   compose: Callable[..., list], tmp_path: Path) -> None:
+    """With a page model the article score is the fitted scorer's chance of being right, applied when
+    predicting; spans keep their own (isotonic) map."""
+    from newsseg.model.article_scores import ArticleScorer
+    from newsseg.model.segmenter import Segmenter
+    from newsseg.train.score_fit import fit_score_calibration
+
+    _, out, pages = page_trained
+    seg = Segmenter.from_pretrained(out)
+    cal = fit_score_calibration(seg, compose(6, seed=41))
+    assert cal["method"] == "logistic" and cal["n_articles"] >= 20 and len(cal["coef"]) == len(cal["features"])
+    seg.save_pretrained(tmp_path / "cal")
+    loaded = Segmenter.from_pretrained(tmp_path / "cal")
+    got = loaded.predict([p.text for p in pages])
+    blank = [type(p)(p.id, p.text, []) for p in pages]
+    for g, (p, e, b, t, h) in zip(got, loaded.page_states(blank, 8)):
+        raw, feats = loaded.decode_page_model(p, e, b, t, h)
+        want = ArticleScorer.from_dict(cal).predict(feats)
+        assert [a.score for a in g.articles] == pytest.approx(want.tolist())
+
+
 def test_gold_line_targets(compose: Callable[..., list], tiny_seg: Any) -> None:
     from newsseg.model.page_features import gold_line_targets, page_line_inputs
 

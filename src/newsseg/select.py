@@ -79,6 +79,48 @@ def pick(texts: Sequence[str], scores: Sequence[float], n: int, diversity: float
     return chosen
 
 
+def layout_features(text: str) -> np.ndarray:
+    """A page's shape, for telling layouts apart: line count, line length (mean, spread, share of short
+    lines), blank and indented lines."""
+    lines = text.split("\n")
+    lens = np.array([len(ln.strip()) for ln in lines], dtype=np.float64)
+    full = lens[lens > 0]
+    med = float(np.median(full)) if full.size else 0.0
+    return np.array([np.log1p(len(lines)), np.log1p(med), float(full.std() / med) if med else 0.0,
+                     float(np.mean(full < 0.5 * med)) if full.size else 0.0, float(np.mean(lens == 0)),
+                     float(np.mean([ln[:1] in ("\u3000", " ") for ln in lines if ln.strip()] or [0.0]))])
+
+
+def pick_clustered(texts: Sequence[str], scores: Sequence[float], n: int, seed: int = 0) -> list[int]:
+    """Indices of ``n`` pages: the pool cut into ``n`` clusters of like pages (character 2-gram TF-IDF
+    reduced by SVD, beside the standardised :func:`layout_features`, k-means), and from each cluster
+    its most uncertain page; most uncertain first.
+
+    Uncertainty alone prefers outliers; the clusters make the picks cover what the pool is made of.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import StandardScaler, normalize
+
+    n = min(n, len(texts))
+    if n <= 0:
+        return []
+    s = np.asarray(scores, dtype=np.float64)
+    if n == len(texts):
+        return [int(k) for k in np.argsort(-s, kind="stable")]
+    x = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True).fit_transform(
+        ["".join(t.split()) or " " for t in texts])
+    k = max(1, min(48, x.shape[1] - 1, len(texts) - 1))
+    words = normalize(TruncatedSVD(k, random_state=seed).fit_transform(x)) if k > 1 else np.zeros((len(texts), 1))
+    shape = StandardScaler().fit_transform(np.stack([layout_features(t) for t in texts]))
+    # Both halves weigh alike: unit-norm text vectors beside layout features scaled to norm ~1.
+    feats = np.hstack([words, shape / np.sqrt(shape.shape[1])])
+    labels = KMeans(n_clusters=n, n_init=4, random_state=seed).fit_predict(feats)
+    picks = [int(max(np.flatnonzero(labels == c), key=lambda i: (s[i], -i))) for c in range(n) if (labels == c).any()]
+    return sorted(picks, key=lambda i: (-s[i], i))
+
+
 def cmd_select(args: Any) -> int:
     """Rank unlabelled pages, print the ranking and write the chosen pages (no articles) as JSONL."""
     import sys
@@ -97,7 +139,10 @@ def cmd_select(args: Any) -> int:
     for e in errors:
         print(e, file=sys.stderr)
     unc = page_uncertainty(seg, pages)
-    order = pick([p.text for p in pages], [u["score"] for u in unc], args.n, args.diversity)
+    if args.strategy == "cluster":
+        order = pick_clustered([p.text for p in pages], [u["score"] for u in unc], args.n)
+    else:
+        order = pick([p.text for p in pages], [u["score"] for u in unc], args.n, args.diversity)
     write_pages([Page(pages[k].id, pages[k].text, [], source=pages[k].source) for k in order], args.out)
     print("rank  page  uncertainty (tags + links)")
     for r, k in enumerate(order, 1):
@@ -117,6 +162,9 @@ def register(sub: Any) -> None:
     p.add_argument("-n", type=int, default=20, help="pages to pick (default 20)")
     p.add_argument("-o", "--out", required=True, help="output page JSONL of the picked pages")
     p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--strategy", choices=["uncertain", "cluster"], default="uncertain",
+                   help="'uncertain': most uncertain first, less the similarity to pages already picked (--diversity); "
+                        "'cluster': the pool cut into N clusters of like pages, the most uncertain of each")
     p.add_argument("--diversity", type=float, default=0.5,
-                   help="weight of the similarity to pages already picked (0: uncertainty only)")
+                   help="with --strategy uncertain: weight of the similarity to pages already picked (0: uncertainty only)")
     p.set_defaults(func=cmd_select)

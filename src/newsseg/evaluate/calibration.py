@@ -1,10 +1,11 @@
-"""Do article scores mean what they say? Expected calibration error and a reliability diagram.
+"""Do article and span scores mean what they say? Expected calibration error and reliability diagrams.
 
 A predicted article counts as **right** when it matches a gold article: the two share at least half
 of their joint non-whitespace characters (intersection over union ≥ 0.5, the same bar as headline
-F1). A model whose article scores are calibrated is right on about 90 % of the articles it scores
-0.9. Scores are grouped in ten equal-width bins; the expected calibration error (ECE) is the mean gap
-between a bin's mean score and its share of right articles, weighted by the bin's articles.
+F1). A predicted span is right when a gold span of the same role (headline or body) matches it by the
+same bar. A model whose scores are calibrated is right on about 90 % of what it scores 0.9. Scores
+are grouped in ten equal-width bins; the expected calibration error (ECE) is the mean gap between a
+bin's mean score and its share right, weighted by the bin's size.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from newsseg.data.pages import Article, Page
+from newsseg.data.pages import Page, Span
 
 IOU_RIGHT = 0.5
 
 
-def _chars(text: str, art: Article) -> set[int]:
-    return {i for s in art.spans for i in range(s.start, s.end) if not text[i].isspace()}
+def _chars(text: str, spans: Sequence[Span]) -> set[int]:
+    return {i for s in spans for i in range(s.start, s.end) if not text[i].isspace()}
+
+
+def _best_iou(p: set[int], golds: Sequence[set[int]]) -> float:
+    return max((len(p & g) / len(p | g) for g in golds if p | g), default=0.0)
 
 
 def article_outcomes(golds: Sequence[Page], preds: Sequence[Page | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -29,21 +34,37 @@ def article_outcomes(golds: Sequence[Page], preds: Sequence[Page | None]) -> tup
     for gold, pred in zip(golds, preds):
         if pred is None:
             continue
-        gsets = [_chars(gold.text, a) for a in gold.articles]
+        gsets = [_chars(gold.text, a.spans) for a in gold.articles]
         for art in pred.articles:
-            if art.score is None:
-                continue
-            p = _chars(pred.text, art)
-            best = max((len(p & g) / len(p | g) for g in gsets if p | g), default=0.0)
-            scores.append(float(art.score))
-            right.append(best >= IOU_RIGHT)
+            if art.score is not None:
+                scores.append(float(art.score))
+                right.append(_best_iou(_chars(pred.text, art.spans), gsets) >= IOU_RIGHT)
     return np.asarray(scores, dtype=np.float64), np.asarray(right, dtype=bool)
 
 
-def calibration(scores: np.ndarray, right: np.ndarray, n_bins: int = 10) -> dict[str, Any]:
-    """ECE, maximum calibration error and the per-bin table (``None`` values when nothing is scored)."""
+def span_outcomes(golds: Sequence[Page], preds: Sequence[Page | None]) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, right)`` for every scored predicted span: right when a gold span of its role matches it."""
+    scores, right = [], []
+    for gold, pred in zip(golds, preds):
+        if pred is None:
+            continue
+        by_role: dict[str, list[set[int]]] = {}
+        for a in gold.articles:
+            for sp in a.spans:
+                by_role.setdefault(sp.role, []).append(_chars(gold.text, [sp]))
+        for art in pred.articles:
+            for sp in art.spans:
+                if sp.score is not None:
+                    scores.append(float(sp.score))
+                    right.append(_best_iou(_chars(pred.text, [sp]), by_role.get(sp.role, [])) >= IOU_RIGHT)
+    return np.asarray(scores, dtype=np.float64), np.asarray(right, dtype=bool)
+
+
+def calibration(scores: np.ndarray, right: np.ndarray, n_bins: int = 10, unit: str = "articles") -> dict[str, Any]:
+    """ECE, maximum calibration error and the per-bin table (``None`` values when nothing is scored);
+    the count is keyed ``n_<unit>``."""
     if len(scores) == 0:
-        return {"n_articles": 0, "ece": None, "mce": None, "accuracy": None, "bins": []}
+        return {f"n_{unit}": 0, "ece": None, "mce": None, "accuracy": None, "bins": []}
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     which = np.clip(np.digitize(scores, edges[1:-1]), 0, n_bins - 1)
     bins, gaps = [], []
@@ -56,12 +77,12 @@ def calibration(scores: np.ndarray, right: np.ndarray, n_bins: int = 10) -> dict
                      "mean_score": conf, "accuracy": acc})
         gaps.append((int(sel.sum()), abs(conf - acc)))
     n = len(scores)
-    return {"n_articles": n, "ece": float(sum(k * g for k, g in gaps) / n), "mce": float(max(g for _, g in gaps)),
+    return {f"n_{unit}": n, "ece": float(sum(k * g for k, g in gaps) / n), "mce": float(max(g for _, g in gaps)),
             "accuracy": float(right.mean()), "mean_score": float(scores.mean()), "bins": bins}
 
 
-def write_reliability_png(calibs: Mapping[str, Mapping[str, Any]], path: Path) -> None:
-    """One reliability diagram (share of right articles against mean score per bin) for every system."""
+def write_reliability_png(calibs: Mapping[str, Mapping[str, Any]], path: Path, unit: str = "article") -> None:
+    """One reliability diagram (share right against mean score per bin, ``unit`` = article or span) for every system."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -74,12 +95,12 @@ def write_reliability_png(calibs: Mapping[str, Mapping[str, Any]], path: Path) -
         if c.get("bins"):
             x = [b["mean_score"] for b in c["bins"]]
             y = [b["accuracy"] for b in c["bins"]]
-            ax.plot(x, y, marker="o", label=f"{name} (ECE {c['ece']:.3f}, {c['n_articles']} articles)")
+            ax.plot(x, y, marker="o", label=f"{name} (ECE {c['ece']:.3f}, {c[f'n_{unit}s']} {unit}s)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("article score (bin mean)")
-    ax.set_ylabel(f"share of articles right (IoU ≥ {IOU_RIGHT})")
-    ax.set_title("article score reliability")
+    ax.set_xlabel(f"{unit} score (bin mean)")
+    ax.set_ylabel(f"share of {unit}s right (IoU ≥ {IOU_RIGHT})")
+    ax.set_title(f"{unit} score reliability")
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     with atomic_output(path) as tmp:

@@ -1,5 +1,6 @@
 """Evaluation reports: ``metrics.json``, ``report.md``, ``confusion_<system>.png``, ``reliability.png``
-(article score calibration, :mod:`newsseg.evaluate.calibration`) and ``pages.html``.
+and ``reliability_spans.png`` (article and span score calibration, :mod:`newsseg.evaluate.calibration`) and
+``pages.html``.
 
 ``pages.html`` is self-contained: every gold page rendered beside each system's prediction, one
 background colour per article (a predicted article takes the colour of the gold article it overlaps
@@ -284,12 +285,14 @@ def write_report(out_dir: str | Path, result: Mapping[str, Any], golds: Sequence
     atomic_write_text(paths[0], json.dumps(result, ensure_ascii=False, indent=1))
     write_markdown(result, paths[1])
     write_html(result, golds, predictions, paths[2])
-    calibs = {n: s["calibration"] for n, s in result["systems"].items() if s.get("calibration", {}).get("n_articles")}
-    if calibs:
-        from newsseg.evaluate.calibration import write_reliability_png
+    from newsseg.evaluate.calibration import write_reliability_png
 
-        paths.append(out / "reliability.png")
-        write_reliability_png(calibs, paths[-1])
+    for key, unit, name in (("calibration", "article", "reliability.png"),
+                            ("calibration_spans", "span", "reliability_spans.png")):
+        calibs = {n: s[key] for n, s in result["systems"].items() if s.get(key, {}).get(f"n_{unit}s")}
+        if calibs:
+            paths.append(out / name)
+            write_reliability_png(calibs, paths[-1], unit)
     for name, s in result["systems"].items():
         png = out / f"confusion_{name}.png"
         write_confusion_png(s["confusion"], f"topic confusion: {name}", png)

@@ -181,19 +181,21 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
         "systems": {name: score_corpus(golds, preds, topics) for name, preds in predictions.items()},
         "warnings": warnings, "baseline_training": recipe,
     }
-    from newsseg.evaluate.calibration import article_outcomes, calibration
+    from newsseg.evaluate.calibration import article_outcomes, calibration, span_outcomes
 
-    for name, preds in predictions.items():  # do article scores mean what they say?
+    for name, preds in predictions.items():  # do article and span scores mean what they say?
         result["systems"][name]["calibration"] = calibration(*article_outcomes(golds, preds))
+        result["systems"][name]["calibration_spans"] = calibration(*span_outcomes(golds, preds), unit="spans")
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not quiet:
         print(text_table(side_by_side(result["systems"])))
         for name, s in result["systems"].items():
-            c = s["calibration"]
-            if c["n_articles"]:
-                print(f"{name}: article score calibration: ECE {c['ece']:.3f} over {c['n_articles']} articles "
-                      f"(mean score {c['mean_score']:.3f}, share right {c['accuracy']:.3f})")
+            for key, unit in (("calibration", "article"), ("calibration_spans", "span")):
+                c = s[key]
+                if c[f"n_{unit}s"]:
+                    print(f"{name}: {unit} score calibration: ECE {c['ece']:.3f} over {c[f'n_{unit}s']} {unit}s "
+                          f"(mean score {c['mean_score']:.3f}, share right {c['accuracy']:.3f})")
         layouts = group_rows(result["systems"])
         if layouts:
             print("\nby layout (micro-averaged over the pages of each group):")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import BertModel, BertPreTrainedModel
+from transformers import BertModel, BertPreTrainedModel, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import ModelOutput
 
 from newsseg.data.encoding import IGNORE_INDEX
@@ -81,3 +81,35 @@ class SegmenterModel(BertPreTrainedModel):
                 else loss + self.config.topic_loss_weight * t_loss
         return SegmenterOutput(loss=loss, boundary_logits=b_logits, topic_logits=t_logits,
                                boundary_loss=b_loss, topic_loss=t_loss, hidden_states=last)
+
+
+def widen_token_types(bert: BertModel, line_buckets: int) -> bool:
+    """Give a checkpoint's encoder ``line_buckets`` token-type rows; returns whether it grew.
+
+    Line-length buckets ride on ``token_type_ids`` (``SegmenterConfig.line_buckets``), and BERT
+    checkpoints have two segment rows: every bucket starts from segment A's vector.
+    """
+    emb = bert.embeddings
+    if line_buckets <= emb.token_type_embeddings.num_embeddings:
+        return False
+    old = emb.token_type_embeddings.weight.data
+    emb.token_type_embeddings = nn.Embedding(line_buckets, old.shape[1])
+    emb.token_type_embeddings.weight.data[:] = old[0]
+    bert.config.type_vocab_size = line_buckets
+    if hasattr(emb, "token_type_ids"):
+        emb.register_buffer("token_type_ids", torch.zeros_like(emb.token_type_ids), persistent=False)
+    return True
+
+
+def tie_unseen_embeddings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, seen: set[int]) -> int:
+    """Point never-trained character embeddings at ``[UNK]``'s; returns how many were tied.
+
+    A from-scratch model sees a few thousand of its ~21k characters; the rest keep their random
+    initialisation, which would inject noise for any rare character on a real page.
+    """
+    emb = model.get_input_embeddings().weight
+    special = set(tokenizer.all_special_ids)
+    unseen = [i for i in range(emb.shape[0]) if i not in seen and i not in special]
+    with torch.no_grad():
+        emb[unseen] = emb[tokenizer.unk_token_id].clone()
+    return len(unseen)

@@ -18,7 +18,7 @@ from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.linker import LearnedLinker
 from newsseg.model.loading import ModelLoadError, check_model_dir, check_shapes, load_part
-from newsseg.model.modeling import SegmenterModel
+from newsseg.model.modeling import SegmenterModel, widen_token_types
 from newsseg.model.page_model import PageModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
 from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
@@ -37,13 +37,19 @@ def default_model_dir() -> Path:
 
 
 def calibrate_scores(pages: Sequence[Page], cal: Mapping[str, Any] | None) -> None:
-    """Map each article's raw score through the fitted calibration (``config.score_calibration``), in place."""
-    if not cal or not cal.get("x"):
+    """Map each article's and span's raw score through the fitted calibration (``config.score_calibration``;
+    spans through its ``"spans"`` entry when there is one), in place. A ``"logistic"`` calibration scores
+    articles while decoding (:mod:`newsseg.model.article_scores`); only its span map is applied here."""
+    if not cal:
         return
+    spans = cal.get("spans") or {}
     for page in pages:
         for art in page.articles:
-            if art.score is not None:
+            if art.score is not None and cal.get("x"):
                 art.score = float(np.interp(art.score, cal["x"], cal["y"]))
+            for sp in art.spans if spans.get("x") else ():
+                if sp.score is not None:
+                    sp.score = float(np.interp(sp.score, spans["x"], spans["y"]))
 
 
 class Segmenter:
@@ -113,15 +119,7 @@ class Segmenter:
         model = SegmenterModel.from_pretrained(base_model, config=cfg, use_safetensors=True)
         if len(tok) > model.config.vocab_size:  # the newline token was added to the vocabulary
             model.resize_token_embeddings(len(tok))
-        emb = model.bert.embeddings
-        if cfg.line_buckets > emb.token_type_embeddings.num_embeddings:
-            # Line-length buckets ride on token_type_ids; start every bucket from segment A's vector.
-            old = emb.token_type_embeddings.weight.data
-            emb.token_type_embeddings = torch.nn.Embedding(cfg.line_buckets, old.shape[1])
-            emb.token_type_embeddings.weight.data[:] = old[0]
-            cfg.type_vocab_size = cfg.line_buckets
-            if hasattr(emb, "token_type_ids"):
-                emb.register_buffer("token_type_ids", torch.zeros_like(emb.token_type_ids), persistent=False)
+        widen_token_types(model.bert, cfg.line_buckets)
         return cls(model, tok)
 
     @classmethod
@@ -321,15 +319,27 @@ class Segmenter:
         yield from pages
 
     def _decode_with_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray) -> Page:
+        from newsseg.model.article_scores import apply_article_scorer
+
+        pred, feats = self.decode_page_model(page, enc, b, t, h)
+        apply_article_scorer(pred, feats, self.config.score_calibration)
+        return pred
+
+    def decode_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray
+                          ) -> tuple[Page, np.ndarray]:
+        """One page decoded with the page model from :meth:`page_states` outputs, with raw article scores,
+        and each article's :data:`~newsseg.model.article_scores.FEATURES` (what its score is fitted on)."""
+        from newsseg.model.article_scores import article_features
         from newsseg.model.page_decoding import decode_with_page_model
         from newsseg.model.page_features import page_line_inputs
 
         assert self.page_model is not None
         lines, feats = page_line_inputs(page.text, enc.char_index, b, h)
         tags, logits = self.page_model.decode(feats)
-        return decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
+        pred = decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
                                       tags, logits, self.page_model.cfg, self.config.link,
                                       LearnedLinker.from_dict(self.config.linker))
+        return pred, article_features(pred, enc.char_index, lines, logits)
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

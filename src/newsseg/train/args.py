@@ -97,6 +97,10 @@ class PageFitArguments:
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate (linear decay)."})
     batch_size: int = field(default=16, metadata={"help": "Pages (crops of max_lines) per step."})
     seed: int = field(default=42, metadata={"help": "Seed of initialisation and crops."})
+    warm_start: bool = field(default=False, metadata={
+        "help": "Continue the segmenter's own page model (its sizes and normalisation kept) instead of a new one: "
+                "fine-tuning on a few corrected pages of a new paper (data/ANNOTATION.md). Without fit pages its "
+                "fitted linking is kept as it is."})
 
 
 @dataclass
@@ -201,6 +205,17 @@ def build_table(klass: type, table: dict[str, Any], name: str) -> Any:
     for key, value in table.items():
         _check_type(f"{name}.{key}", value, hints[key])
     return klass(**table)
+
+
+def build_from_pairs(klass: type, pairs: list[str], name: str) -> Any:
+    """``--set KEY=VALUE`` pairs of a verb (``fit-page-model``, ``pretrain``) as ``klass``, checked as a recipe table."""
+    kw = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set {pair}: expected KEY=VALUE")
+        kw[key.strip()] = parse_value(raw.strip())
+    return build_table(klass, kw, name)
 
 
 def parse_value(raw: str) -> Any:

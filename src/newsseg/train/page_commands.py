@@ -9,30 +9,19 @@ from pathlib import Path
 from typing import Any
 
 
-def _page_args(pairs: list[str]) -> Any:
-    """``--set KEY=VALUE`` pairs as :class:`~newsseg.train.args.PageFitArguments`, checked as a recipe's
-    ``[page_model]`` table is."""
-    from newsseg.train.args import PageFitArguments, build_table, parse_value
-
-    kw = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise ValueError(f"--set {pair}: expected KEY=VALUE")
-        kw[key.strip()] = parse_value(raw.strip())
-    return build_table(PageFitArguments, kw, "page_model")
-
-
 def cmd_fit_page_model(args: argparse.Namespace) -> int:
     """Train the page model on gold pages, fit its threshold on decoder-fit pages, save a new model dir."""
     from newsseg.cli import EXIT_OK, EXIT_USAGE, _err
     from newsseg.data.pages import PageFormatError, read_pages
     from newsseg.model.segmenter import ModelLoadError, Segmenter
+    from newsseg.train.args import PageFitArguments, build_from_pairs
     from newsseg.train.page_fit import cache_key, fit_page_model
     from newsseg.train.score_fit import fit_score_calibration
 
     try:
-        pa = _page_args(args.set)
+        pa = build_from_pairs(PageFitArguments, args.set, "page_model")
+        if (args.linking_only or args.calibrate) and not args.fit:
+            raise ValueError("--linking-only and --calibrate fit on decoder-fit pages: give them with --fit")
         if not args.train and not args.linking_only:
             raise ValueError("--train: give the gold page files to train on (or --linking-only)")
         seg = Segmenter.from_pretrained(args.model)
@@ -57,13 +46,20 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
         print(f"page model linking re-fitted on {len(examples)} pages: {json.dumps(linking)}; saved to {out}")
         return EXIT_OK
     cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train)}.npz"
-    report = fit_page_model(seg, train, fit, pa, out / "page-trainer", progress=not args.quiet, cache=cache)
+    try:
+        report = fit_page_model(seg, train, fit, pa, out / "page-trainer", progress=not args.quiet, cache=cache)
+    except ValueError as e:
+        _err(str(e))
+        return EXIT_USAGE
     if args.calibrate:
         report["score_calibration"] = fit_score_calibration(seg, fit)
     seg.save_pretrained(out)
     report = {**report, "args": asdict(pa), "base_model": str(args.model),
               "train_files": list(args.train), "fit_files": list(args.fit)}
     (out / "page_model_metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    if "objective_pair_head" not in report:
+        print(f"page model continued on {report['train_pages']} pages, its fitted linking kept; saved to {out}")
+        return EXIT_OK
     print(f"page model trained on {report['train_pages']} pages; decoder objective on {report['fit_pages']} fit "
           f"pages: pair head {report['objective_pair_head']:.4f}, stacked linker "
           f"{report.get('objective_stacked', float('nan')):.4f} ({'kept' if report['stacked'] else 'not kept'}); "
@@ -79,7 +75,9 @@ def register(sub: Any) -> None:
                                    "pages (never evaluation pages) and save encoder + page model to OUTPUT.")
     p.add_argument("--model", required=True, help="trained segmenter directory (its encoder stays as it is)")
     p.add_argument("--train", nargs="+", default=[], help="gold page JSONL to train on (composed/OCR'd training pages)")
-    p.add_argument("--fit", nargs="+", required=True, help="gold page JSONL of the decoder-fit split (threshold search)")
+    p.add_argument("--fit", nargs="+", default=[],
+                   help="gold page JSONL of the decoder-fit split (threshold and linker search); may be left out "
+                        "with --set warm_start=true, which then keeps the continued page model's linking")
     p.add_argument("-o", "--output", required=True, help="output model directory")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="page model setting, e.g. --set layers=0 --set epochs=4 (see PageFitArguments)")

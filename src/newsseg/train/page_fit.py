@@ -17,6 +17,8 @@ Example::
 
 from __future__ import annotations
 
+import copy
+
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,18 +154,26 @@ def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
 
 
 def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArguments, output_dir: str | Path,
-                     progress: bool = True) -> PageModel:
-    """Train a page model on examples with the ``Trainer`` (no evaluation pages: see the module doc)."""
+                     progress: bool = True, init: PageModel | None = None) -> PageModel:
+    """Train a page model on examples with the ``Trainer`` (no evaluation pages: see the module doc).
+
+    ``init``: continue this model (a copy: its sizes, normalisation and fitted linking are kept)
+    instead of building a new one from ``args``.
+    """
     from transformers import Trainer, TrainingArguments
 
-    x = np.vstack([ex.features for ex in train]).astype(np.float64)
-    std = x.std(0)
-    cfg = PageModelConfig(n_features=x.shape[1], hidden=args.hidden, layers=args.layers, heads=args.heads,
-                          ff=2 * args.hidden, max_lines=args.max_lines, link_loss_weight=args.link_loss_weight,
-                          cross_fragment_only=args.cross_fragment_only,
-                          mean=x.mean(0).tolist(), std=np.where(std > 1e-6, std, 1.0).tolist())
     torch.manual_seed(args.seed)
-    model = PageModel(cfg)
+    if init is not None:
+        model = PageModel(copy.deepcopy(init.cfg))
+        model.load_state_dict(init.state_dict())
+    else:
+        x = np.vstack([ex.features for ex in train]).astype(np.float64)
+        std = x.std(0)
+        cfg = PageModelConfig(n_features=x.shape[1], hidden=args.hidden, layers=args.layers, heads=args.heads,
+                              ff=2 * args.hidden, max_lines=args.max_lines, link_loss_weight=args.link_loss_weight,
+                              cross_fragment_only=args.cross_fragment_only,
+                              mean=x.mean(0).tolist(), std=np.where(std > 1e-6, std, 1.0).tolist())
+        model = PageModel(cfg)
     targs = TrainingArguments(
         output_dir=str(output_dir), num_train_epochs=args.epochs, learning_rate=args.learning_rate,
         per_device_train_batch_size=args.batch_size, lr_scheduler_type="linear", warmup_steps=0.05,
@@ -262,9 +272,17 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
 
     ``cache``: an ``.npz`` for the training sequences (see :func:`line_sequences`).
     """
+    init = seg.page_model if args.warm_start else None
+    if args.warm_start and init is None:
+        raise ValueError("page_model.warm_start: the segmenter has no page model to continue")
+    if not fit_pages and init is None:
+        raise ValueError("a new page model needs decoder-fit pages to fit its linking on")
     train = line_sequences(seg, train_pages, cache, progress)
-    fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)")
-    model = train_page_model(train, args, output_dir, progress)
-    linking = fit_linking(model, fit, seg.config.topic_labels, seg.config.link)
+    model = train_page_model(train, args, output_dir, progress, init=init)
+    linking: dict[str, Any] = {"linking": "kept from the model continued"}
+    if fit_pages:
+        fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)")
+        linking = fit_linking(model, fit, seg.config.topic_labels, seg.config.link)
     seg.page_model = model
-    return {"train_pages": len(train), "fit_pages": len(fit), **linking, "stacked": bool(model.cfg.stack)}
+    return {"train_pages": len(train), "fit_pages": len(fit_pages), **linking, "stacked": bool(model.cfg.stack),
+            "warm_start": init is not None}

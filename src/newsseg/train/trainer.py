@@ -20,8 +20,10 @@ import torch
 
 from newsseg.data.encoding import IGNORE_INDEX, CharVocab, make_windows, token_labels
 from newsseg.data.pages import Page, write_pages
+from newsseg.model.modeling import tie_unseen_embeddings
 from newsseg.model.segmenter import Segmenter
 from newsseg.train.args import DataArguments, RunConfig
+from newsseg.train.pretrain import pretrained_seen_ids
 from newsseg.train.rundir import DEFAULT_EPOCHS, last_complete_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -159,20 +161,6 @@ def _argmax_logits(logits: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor
     return logits[0].argmax(-1), logits[1].argmax(-1)
 
 
-def tie_unseen_embeddings(seg: Segmenter, seen: set[int]) -> int:
-    """Point never-trained character embeddings at ``[UNK]``'s; returns how many were tied.
-
-    A from-scratch model sees a few thousand of its ~21k characters; the rest keep their random
-    initialisation, which would inject noise for any rare character on a real page.
-    """
-    emb = seg.model.get_input_embeddings().weight
-    special = set(seg.tokenizer.all_special_ids)
-    unseen = [i for i in range(emb.shape[0]) if i not in seen and i not in special]
-    with torch.no_grad():
-        emb[unseen] = emb[seg.vocab.unk_id].clone()
-    return len(unseen)
-
-
 def _trainer_class() -> type:
     from transformers import Trainer
 
@@ -258,9 +246,11 @@ def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, An
         # Under torchrun every rank gets here; one writes the model, or they race on the same files.
         return metrics
     seg.model = trainer.model
-    if mc.base_model.startswith("scratch-"):
-        seen = {int(t) for row in train_ds["input_ids"] for t in row}
-        metrics["tied_unseen_embeddings"] = tie_unseen_embeddings(seg, seen)
+    pretrained = pretrained_seen_ids(mc.base_model)
+    if mc.base_model.startswith("scratch-") or pretrained:
+        # Characters neither fine-tuning nor `newsseg pretrain` trained on (weight decay moved them).
+        seen = pretrained | {int(t) for row in train_ds["input_ids"] for t in row}
+        metrics["tied_unseen_embeddings"] = tie_unseen_embeddings(seg.model, seg.tokenizer, seen)
     metrics["train_windows"], metrics["eval_windows"] = len(train_ds), len(eval_ds)
     if dc.tune_linking or dc.article_topic or config.page_model.enabled or dc.score_calibration:
         # Both decoder fits read the same eval pages (composed from the decoder-fit split).
