@@ -48,6 +48,7 @@ def test_ece_is_the_weighted_gap_between_score_and_share_right() -> None:
     assert c["n_articles"] == 20 and len(c["bins"]) == 2
     assert c["ece"] == pytest.approx((10 * 0.05 + 10 * 0.25) / 20)
     assert c["mce"] == pytest.approx(0.25) and c["accuracy"] == pytest.approx(0.7)
+    assert c["auroc"] == pytest.approx((9 * 5 + 9 * 1 * 0.5 + 5 * 5 * 0.5) / (14 * 6))  # right-wrong pairs, ties count half
     assert calibration(np.zeros(0), np.zeros(0, dtype=bool))["ece"] is None
 
 

@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     from newsseg.data import commands as data_commands
     from newsseg.ocr import commands as ocr_commands
     from newsseg import select
-    from newsseg.train import page_commands, pretrain_commands
+    from newsseg.train import adapt, page_commands, pretrain_commands
     from newsseg import bench
     from newsseg.evaluate import commands as eval_commands
 
@@ -305,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands.register(sub)
     page_commands.register(sub)
     pretrain_commands.register(sub)
+    adapt.register(sub)
     select.register(sub)
     ocr_commands.register(sub)
     eval_commands.register(sub)

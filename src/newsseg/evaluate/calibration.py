@@ -61,10 +61,12 @@ def span_outcomes(golds: Sequence[Page], preds: Sequence[Page | None]) -> tuple[
 
 
 def calibration(scores: np.ndarray, right: np.ndarray, n_bins: int = 10, unit: str = "articles") -> dict[str, Any]:
-    """ECE, maximum calibration error and the per-bin table (``None`` values when nothing is scored);
-    the count is keyed ``n_<unit>``."""
+    """ECE, maximum calibration error, AUROC of score for right against wrong and the per-bin table
+    (``None`` values when nothing is scored); the count is keyed ``n_<unit>``."""
+    from sklearn.metrics import roc_auc_score
+
     if len(scores) == 0:
-        return {f"n_{unit}": 0, "ece": None, "mce": None, "accuracy": None, "bins": []}
+        return {f"n_{unit}": 0, "auroc": None, "ece": None, "mce": None, "accuracy": None, "bins": []}
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     which = np.clip(np.digitize(scores, edges[1:-1]), 0, n_bins - 1)
     bins, gaps = [], []
@@ -77,7 +79,9 @@ def calibration(scores: np.ndarray, right: np.ndarray, n_bins: int = 10, unit: s
                      "mean_score": conf, "accuracy": acc})
         gaps.append((int(sel.sum()), abs(conf - acc)))
     n = len(scores)
-    return {f"n_{unit}": n, "ece": float(sum(k * g for k, g in gaps) / n), "mce": float(max(g for _, g in gaps)),
+    # How well the score ranks right above wrong (0.5: not at all), whatever its scale.
+    auroc = float(roc_auc_score(right, scores)) if 0 < right.sum() < n else None
+    return {f"n_{unit}": n, "auroc": auroc, "ece": float(sum(k * g for k, g in gaps) / n), "mce": float(max(g for _, g in gaps)),
             "accuracy": float(right.mean()), "mean_score": float(scores.mean()), "bins": bins}
 
 

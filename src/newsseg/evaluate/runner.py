@@ -194,8 +194,9 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
             for key, unit in (("calibration", "article"), ("calibration_spans", "span")):
                 c = s[key]
                 if c[f"n_{unit}s"]:
+                    auroc = f"{c['auroc']:.3f}" if c["auroc"] is not None else "n/a"
                     print(f"{name}: {unit} score calibration: ECE {c['ece']:.3f} over {c[f'n_{unit}s']} {unit}s "
-                          f"(mean score {c['mean_score']:.3f}, share right {c['accuracy']:.3f})")
+                          f"(mean score {c['mean_score']:.3f}, share right {c['accuracy']:.3f}, AUROC right vs wrong {auroc})")
         layouts = group_rows(result["systems"])
         if layouts:
             print("\nby layout (micro-averaged over the pages of each group):")

@@ -69,9 +69,11 @@ class DataArguments:
     tune_linking: bool = field(default=True, metadata={
         "help": "After training, fit the decoder's linking weights on the evaluation pages."})
     score_calibration: bool = field(default=False, metadata={
-        "help": "After the decoder fits, fit an isotonic map from article score to the share of articles "
-                "right on the evaluation pages (config.score_calibration). Off: measured on the shipped model, "
-                "it helped on OCR'd pages and hurt on composed and hand-planned ones (train/README.md)."})
+        "help": "After the decoder fits, fit what article and span scores mean on the evaluation pages "
+                "(config.score_calibration): with a page model, a logistic regression from what the page model "
+                "says of each article to its chance of being right (newsseg.model.article_scores); without one, an "
+                "isotonic map of the raw score. Spans: an isotonic map. On in train/small.toml (measured there: "
+                "evaluate/README.md); off by default because the isotonic map alone measured worse on composed pages."})
     article_topic: bool = field(default=True, metadata={
         "help": "After training, fit the article-level topic model: character n-grams of the training "
                 "split's articles, weighed against the encoder's votes on the evaluation pages."})
