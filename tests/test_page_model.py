@@ -193,6 +193,31 @@ def test_score_calibration_with_a_page_model_learns_article_scores(page_trained:
         assert [a.score for a in g.articles] == pytest.approx(want.tolist())
 
 
+def test_adapt_fine_tunes_encoder_and_page_model_on_corrected_pages(page_trained: tuple[Any, Path, list],
+                                                                    compose: Callable[..., list], tmp_path: Path) -> None:
+    """`newsseg adapt`: the encoder and the page model move; the page model's fitted linking stays."""
+    import json
+
+    from newsseg.cli import main
+    from newsseg.data.pages import Page, write_pages
+    from newsseg.model.segmenter import Segmenter
+
+    _, out, _ = page_trained
+    write_pages(compose(3, seed=33, width_min=30, width_max=40), tmp_path / "corrected.jsonl")
+    assert main(["adapt", str(tmp_path / "corrected.jsonl"), "--model", str(out), "-o", str(tmp_path / "mine"),
+                 "--set", "encoder_epochs=2", "--set", "page_epochs=2", "-q"]) == 0
+    old, new = Segmenter.from_pretrained(out), Segmenter.from_pretrained(tmp_path / "mine")
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(old.model.state_dict()[key], new.model.state_dict()[key])
+    assert old.page_model is not None and new.page_model is not None
+    assert any(not torch.equal(v, new.page_model.state_dict()[k]) for k, v in old.page_model.state_dict().items())
+    assert (old.page_model.cfg.threshold, old.page_model.cfg.stack) == (new.page_model.cfg.threshold, new.page_model.cfg.stack)
+    report = json.loads((tmp_path / "mine" / "adapt_report.json").read_text())
+    assert report["encoder"]["steps"] > 0 and report["page_model"]["warm_start"] is True
+    write_pages([Page("u", "没有标注的一页", [])], tmp_path / "unlabelled.jsonl")
+    assert main(["adapt", str(tmp_path / "unlabelled.jsonl"), "--model", str(out), "-o", str(tmp_path / "x"), "-q"]) == 2
+
+
 def test_gold_line_targets(compose: Callable[..., list], tiny_seg: Any) -> None:
     from newsseg.model.page_features import gold_line_targets, page_line_inputs
 
