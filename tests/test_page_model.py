@@ -205,7 +205,7 @@ def test_adapt_fine_tunes_encoder_and_page_model_on_corrected_pages(page_trained
     _, out, _ = page_trained
     write_pages(compose(3, seed=33, width_min=30, width_max=40), tmp_path / "corrected.jsonl")
     assert main(["adapt", str(tmp_path / "corrected.jsonl"), "--model", str(out), "-o", str(tmp_path / "mine"),
-                 "--set", "encoder_epochs=2", "--set", "page_epochs=2", "-q"]) == 0
+                 "--set", "encoder_epochs=2", "--set", "page_epochs=2", "-q"]) == 0  # the encoder only when asked
     old, new = Segmenter.from_pretrained(out), Segmenter.from_pretrained(tmp_path / "mine")
     key = "bert.encoder.layer.0.attention.self.query.weight"
     assert not torch.equal(old.model.state_dict()[key], new.model.state_dict()[key])
