@@ -28,12 +28,11 @@ import argparse
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import torch
-
-from newsseg.data.pages import Page, write_pages
-from newsseg.model.segmenter import Segmenter
+if TYPE_CHECKING:  # the CLI imports this module to register the verb: torch loads only when it runs
+    from newsseg.data.pages import Page
+    from newsseg.model.segmenter import Segmenter
 
 
 @dataclass
@@ -54,8 +53,10 @@ class AdaptArguments:
 def fine_tune_encoder(seg: Segmenter, pages: Sequence[Page], args: AdaptArguments, work_dir: str | Path,
                       progress: bool = False) -> dict[str, Any]:
     """Continue training ``seg``'s encoder and token heads on ``pages`` (gold), in place."""
+    import torch
     from transformers import Trainer, TrainingArguments
 
+    from newsseg.data.pages import write_pages
     from newsseg.train.trainer import WindowCollator, windows_dataset
 
     work = Path(work_dir)
@@ -98,7 +99,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     """Adapt a model to corrected pages and save it to OUTPUT."""
     from newsseg.cli import EXIT_OK, EXIT_USAGE, _err
     from newsseg.data.pages import PageFormatError, read_pages
-    from newsseg.model.segmenter import ModelLoadError
+    from newsseg.model.segmenter import ModelLoadError, Segmenter
     from newsseg.train.args import build_from_pairs
 
     try:
