@@ -18,12 +18,18 @@ newsseg train train/small.toml -o "$out/pretrained" --set page_model.enabled=fal
 for arm in scratch pretrained; do
   for set in dev-hard dev dev-ocr; do
     echo "## $arm on $set: newsseg evaluate data/pages/$set.jsonl --model $out/$arm"
-    newsseg evaluate "data/pages/$set.jsonl" --model "$out/$arm" -o "$out/eval-$arm-$set" | head -12
+    newsseg evaluate "data/pages/$set.jsonl" --model "$out/$arm" -o "$out/eval-$arm-$set" > "$out/eval-$arm-$set.txt"
   done
 done
 python - "$out" <<'PY'
 import glob, json, sys
 out = sys.argv[1]
+keys = ["bcubed_f1", "link_f1", "headline_f1", "line_f1", "pk", "topic_macro_f1"]
+print("arm / set:", " / ".join(keys))
+for arm in ("scratch", "pretrained"):
+    for s in ("dev-hard", "dev", "dev-ocr"):
+        o = json.load(open(f"{out}/eval-{arm}-{s}/metrics.json"))["systems"]["model"]["overall"]
+        print(f"{arm} / {s}:", " / ".join(f"{o[k]:.3f}" for k in keys))
 print("masked-LM eval loss by step:", [(c["step"], round(c["eval_loss"], 3)) for c in json.load(open(f"{out}/mlm/pretrain.json"))["eval_curve"]])
 for arm in ("scratch", "pretrained"):
     last = max(glob.glob(f"{out}/{arm}/checkpoints/checkpoint-*/trainer_state.json"), key=lambda p: int(p.split("-")[-1].split("/")[0]))

@@ -114,10 +114,10 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     seg.save_pretrained(out)
     (out / "adapt_report.json").write_text(json.dumps({**report, "base_model": str(args.model),
                                                        "pages_files": list(args.pages)}, indent=2) + "\n")
-    enc = report.get("encoder", {})
-    print(f"adapted {args.model or 'the shipped model'} to {len(pages)} pages (encoder: {enc.get('steps', 0)} steps on "
-          f"{enc.get('windows', 0)} windows; page model: {'continued' if 'page_model' in report else 'kept'}); "
-          f"saved to {out}")
+    enc = report.get("encoder")
+    enc_said = f"{enc['steps']} steps on {enc['windows']} windows" if enc else "kept"
+    print(f"adapted {args.model or 'the shipped model'} to {len(pages)} pages (encoder: {enc_said}; page model: "
+          f"{'continued' if 'page_model' in report else 'kept'}); saved to {out}")
     return EXIT_OK
 
 
