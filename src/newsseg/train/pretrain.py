@@ -213,7 +213,9 @@ def pretrain(pages: Sequence[str | os.PathLike[str]], output_dir: str | os.PathL
     trainer.model.config.save_pretrained(out)
     tok.save_pretrained(out)
     (out / SEEN_IDS_FILE).write_text(json.dumps(seen), encoding="utf-8")
-    curve = [{"step": h["step"], "eval_loss": h["eval_loss"]} for h in trainer.state.log_history if "eval_loss" in h]
+    # One point per step: the final evaluate() repeats the last scheduled one (with other random masks).
+    curve = list({h["step"]: {"step": h["step"], "eval_loss": h["eval_loss"]}
+                  for h in trainer.state.log_history if "eval_loss" in h}.values())
     report = {"args": asdict(args), "pages": n_pages, "corpus_articles": len(texts) - n_pages,
               "windows": len(ds), "heldout_windows": held, "steps": result.global_step,
               "steps_per_epoch": steps_per_epoch, "train_loss": result.training_loss,
