@@ -15,7 +15,7 @@ pages, then the page model continued from the shipped one, keeping the shipped l
 score calibration; its settings are chosen on the val pages (GRID). Each model is saved and scored with
 the same code as `newsseg evaluate EVAL --model DIR`.
 
-Run:  python evaluate/active_loop.py [--model model] [--out runs/loop]   (~15 min on 2 cores)
+Run:  python evaluate/active_loop.py [--model model] [--out runs/loop] [--score-on val|eval]   (~6 min here)
 Writes OUT/results.json, docs/active_loop.md (table) and docs/active_loop.png (plot).
 """
 
