@@ -57,10 +57,11 @@ class SegmenterConfig(BertConfig):
         # token-type embedding table must have that many rows.
         self.line_buckets = int(line_buckets)
         self.line_head = dict(line_head or {})  # fitted line-level tagger (newsseg.model.lines)
-        self.linker = dict(linker or {})
-        self.page_model = dict(page_model or {})
-        # Article score -> share of such articles that are right, fitted on decoder-fit pages (newsseg.train.score_fit).
-        self.score_calibration = dict(score_calibration or {})  # the page model's file, sizes and threshold (newsseg.model.page_model)  # fitted body-fragment pair model (newsseg.model.linker); {}: hand weights
+        self.linker = dict(linker or {})  # fitted body-fragment pair model (newsseg.model.linker); {}: hand weights
+        self.page_model = dict(page_model or {})  # the page model's file, sizes and linking (newsseg.model.page_model)
+        # What scores mean, fitted on decoder-fit pages (newsseg.train.score_fit): a logistic article scorer
+        # (newsseg.model.article_scores) or an isotonic map of the raw score, and an isotonic map for spans.
+        self.score_calibration = dict(score_calibration or {})
         # Article-level topic model (newsseg.model.topic): weights file, labels and n-gram weight.
         self.article_topic = dict(article_topic or {})
         # > 0: windows of this many tokens ([CLS]/[SEP] included) instead of the whole position table
