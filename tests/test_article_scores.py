@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from newsseg.data.pages import Article, Page, Span
-from newsseg.model.article_scores import FEATURES, ArticleScorer, apply_article_scorer, article_features
+from newsseg.model.article_scores import FEATURES, ArticleScorer, article_features, score_articles
 
 # Four lines of six characters: lines 0-1 are article a1, lines 2-3 article a2.
 TEXT = "\n".join(["甲" * 6, "乙" * 6, "丙" * 6, "丁" * 6])
@@ -53,10 +53,11 @@ def test_scorer_fits_probabilities_and_round_trips_as_numbers() -> None:
         ArticleScorer.from_dict({**d, "features": ["raw_score"]}).predict(x)
 
 
-def test_apply_replaces_raw_scores_only_for_a_logistic_calibration() -> None:
+def test_score_articles_replaces_raw_scores_only_for_a_logistic_calibration() -> None:
     page = _page()
-    feats = np.zeros((2, len(FEATURES)))
-    apply_article_scorer(page, feats, {"x": [0, 1], "y": [0, 1]})  # isotonic: not this function's
+    char_index, lines = _lines()
+    logits = np.zeros((4, 4))
+    score_articles(page, char_index, lines, logits, {"x": [0, 1], "y": [0, 1]})  # isotonic: not this function's
     assert [a.score for a in page.articles] == [0.9, 0.6]
-    apply_article_scorer(page, feats, ArticleScorer([0.0] * len(FEATURES), 1.0).to_dict())
+    score_articles(page, char_index, lines, logits, ArticleScorer([0.0] * len(FEATURES), 1.0).to_dict())
     assert [a.score for a in page.articles] == pytest.approx([1 / (1 + np.exp(-1.0))] * 2)

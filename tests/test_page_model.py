@@ -175,7 +175,7 @@ def test_score_calibration_with_a_page_model_learns_article_scores(page_trained:
                                                                    compose: Callable[..., list], tmp_path: Path) -> None:
     """With a page model the article score is the fitted scorer's chance of being right, applied when
     predicting; spans keep their own (isotonic) map."""
-    from newsseg.model.article_scores import ArticleScorer
+    from newsseg.model.article_scores import ArticleScorer, article_features
     from newsseg.model.segmenter import Segmenter
     from newsseg.train.score_fit import fit_score_calibration
 
@@ -188,8 +188,8 @@ def test_score_calibration_with_a_page_model_learns_article_scores(page_trained:
     got = loaded.predict([p.text for p in pages])
     blank = [type(p)(p.id, p.text, []) for p in pages]
     for g, (p, e, b, t, h) in zip(got, loaded.page_states(blank, 8)):
-        raw, feats = loaded.decode_page_model(p, e, b, t, h)
-        want = ArticleScorer.from_dict(cal).predict(feats)
+        raw, lines, logits = loaded.decode_page_model(p, e, b, t, h)
+        want = ArticleScorer.from_dict(cal).predict(article_features(raw, e.char_index, lines, logits))
         assert [a.score for a in g.articles] == pytest.approx(want.tolist())
 
 

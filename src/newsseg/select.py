@@ -57,15 +57,20 @@ def page_uncertainty(seg: Any, pages: Sequence[Page], batch_size: int = 16) -> l
     return out
 
 
-def pick(texts: Sequence[str], scores: Sequence[float], n: int, diversity: float = 0.5) -> list[int]:
-    """Indices of ``n`` pages, greedily by score minus ``diversity`` × largest similarity to those picked."""
+def _bigram_tfidf(texts: Sequence[str]) -> Any:
+    """Character 2-gram TF-IDF rows (unit length) of the pages' text without whitespace: what makes two pages alike."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    return TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True).fit_transform(
+        ["".join(t.split()) or " " for t in texts])
+
+
+def pick(texts: Sequence[str], scores: Sequence[float], n: int, diversity: float = 0.5) -> list[int]:
+    """Indices of ``n`` pages, greedily by score minus ``diversity`` × largest similarity to those picked."""
     n = min(n, len(texts))
     if n <= 0:
         return []
-    x = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True).fit_transform(
-        ["".join(t.split()) or " " for t in texts])
+    x = _bigram_tfidf(texts)
     sim = (x @ x.T).toarray()
     s = np.asarray(scores, dtype=np.float64)
     closest = np.zeros(len(texts))
@@ -101,7 +106,6 @@ def pick_clustered(texts: Sequence[str], scores: Sequence[float], n: int, seed: 
     """
     from sklearn.cluster import KMeans
     from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import StandardScaler, normalize
 
     n = min(n, len(texts))
@@ -110,8 +114,7 @@ def pick_clustered(texts: Sequence[str], scores: Sequence[float], n: int, seed: 
     s = np.asarray(scores, dtype=np.float64)
     if n == len(texts):
         return [int(k) for k in np.argsort(-s, kind="stable")]
-    x = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True).fit_transform(
-        ["".join(t.split()) or " " for t in texts])
+    x = _bigram_tfidf(texts)
     k = max(1, min(48, x.shape[1] - 1, len(texts) - 1))
     words = normalize(TruncatedSVD(k, random_state=seed).fit_transform(x)) if k > 1 else np.zeros((len(texts), 1))
     shape = StandardScaler().fit_transform(np.stack([layout_features(t) for t in texts]))

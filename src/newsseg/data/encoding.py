@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -247,6 +247,20 @@ def make_windows(n_tokens: int, max_tokens: int, overlap: int) -> list[Window]:
         if e >= n_tokens:
             return wins
         s += stride
+
+
+def training_windows(text: str, enc: "Encoded", max_tokens: int, overlap: float, n_buckets: int, cls_id: int,
+                     sep_id: int) -> Iterator[tuple[Window, list[int], list[int]]]:
+    """Each training window of an encoded page: ``(window, [CLS] ids [SEP], token types)``.
+
+    The one place windows are cut for training (``newsseg train`` and ``newsseg pretrain``). The
+    overlap is rounded as in ``Segmenter._windows``, so training and inference cut the same windows;
+    ``[CLS]``/``[SEP]`` get line bucket 0.
+    """
+    lines = enc.line_buckets(text, n_buckets)
+    for w in make_windows(len(enc.input_ids), max_tokens, int(round(max_tokens * overlap))):
+        if w.end > w.start:
+            yield w, [cls_id, *enc.input_ids[w.start:w.end].tolist(), sep_id], [0, *lines[w.start:w.end].tolist(), 0]
 
 
 def best_window(windows: Sequence[Window], n_tokens: int) -> np.ndarray:

@@ -20,6 +20,17 @@ from newsseg.data.pages import Page, Span
 IOU_RIGHT = 0.5
 
 
+# What is scored -> its entry in a system's metrics (``result["systems"][name][key]``) and its diagram.
+REPORTED: dict[str, tuple[str, str]] = {"article": ("calibration", "reliability.png"),
+                                        "span": ("calibration_spans", "reliability_spans.png")}
+
+
+def score_calibrations(golds: Sequence[Page], preds: Sequence[Page | None]) -> dict[str, dict[str, Any]]:
+    """Each :data:`REPORTED` metrics entry: the calibration of article and of span scores."""
+    return {REPORTED["article"][0]: calibration(*article_outcomes(golds, preds)),
+            REPORTED["span"][0]: calibration(*span_outcomes(golds, preds), unit="spans")}
+
+
 def _chars(text: str, spans: Sequence[Span]) -> set[int]:
     return {i for s in spans for i in range(s.start, s.end) if not text[i].isspace()}
 

@@ -285,10 +285,9 @@ def write_report(out_dir: str | Path, result: Mapping[str, Any], golds: Sequence
     atomic_write_text(paths[0], json.dumps(result, ensure_ascii=False, indent=1))
     write_markdown(result, paths[1])
     write_html(result, golds, predictions, paths[2])
-    from newsseg.evaluate.calibration import write_reliability_png
+    from newsseg.evaluate.calibration import REPORTED, write_reliability_png
 
-    for key, unit, name in (("calibration", "article", "reliability.png"),
-                            ("calibration_spans", "span", "reliability_spans.png")):
+    for unit, (key, name) in REPORTED.items():
         calibs = {n: s[key] for n, s in result["systems"].items() if s.get(key, {}).get(f"n_{unit}s")}
         if calibs:
             paths.append(out / name)

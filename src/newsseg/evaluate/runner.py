@@ -181,17 +181,16 @@ def evaluate(gold: str | os.PathLike[str], model: str | None = None, pred: str |
         "systems": {name: score_corpus(golds, preds, topics) for name, preds in predictions.items()},
         "warnings": warnings, "baseline_training": recipe,
     }
-    from newsseg.evaluate.calibration import article_outcomes, calibration, span_outcomes
+    from newsseg.evaluate.calibration import REPORTED, score_calibrations
 
     for name, preds in predictions.items():  # do article and span scores mean what they say?
-        result["systems"][name]["calibration"] = calibration(*article_outcomes(golds, preds))
-        result["systems"][name]["calibration_spans"] = calibration(*span_outcomes(golds, preds), unit="spans")
+        result["systems"][name].update(score_calibrations(golds, preds))
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not quiet:
         print(text_table(side_by_side(result["systems"])))
         for name, s in result["systems"].items():
-            for key, unit in (("calibration", "article"), ("calibration_spans", "span")):
+            for unit, (key, _) in REPORTED.items():
                 c = s[key]
                 if c[f"n_{unit}s"]:
                     auroc = f"{c['auroc']:.3f}" if c["auroc"] is not None else "n/a"

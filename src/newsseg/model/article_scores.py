@@ -115,9 +115,12 @@ class ArticleScorer:
                    mean=[round(float(v), 6) for v in mean], std=[round(float(v), 6) for v in std])
 
 
-def apply_article_scorer(page: Page, features: np.ndarray, cal: Mapping[str, Any] | None) -> None:
-    """Replace each article's raw score by the fitted scorer's chance of being right, in place."""
+def score_articles(page: Page, char_index: np.ndarray, lines: Sequence[tuple[int, int]], logits: np.ndarray,
+                   cal: Mapping[str, Any] | None) -> None:
+    """With a ``"logistic"`` calibration, replace each article's raw score by the fitted scorer's chance of
+    being right, in place; otherwise leave the page alone (and compute nothing)."""
     if not cal or cal.get("method") != "logistic" or not page.articles:
         return
-    for art, s in zip(page.articles, ArticleScorer.from_dict(cal).predict(features)):
+    probs = ArticleScorer.from_dict(cal).predict(article_features(page, char_index, lines, logits))
+    for art, s in zip(page.articles, probs):
         art.score = float(s)

@@ -83,22 +83,24 @@ class SegmenterModel(BertPreTrainedModel):
                                boundary_loss=b_loss, topic_loss=t_loss, hidden_states=last)
 
 
-def widen_token_types(bert: BertModel, line_buckets: int) -> bool:
-    """Give a checkpoint's encoder ``line_buckets`` token-type rows; returns whether it grew.
+def add_layout_inputs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, line_buckets: int) -> None:
+    """Give a BERT checkpoint the segmenter's layout inputs, in place: embedding rows for the layout
+    tokens :func:`~newsseg.model.tokenizer.load_tokenizer` added, and ``line_buckets`` token-type rows.
 
     Line-length buckets ride on ``token_type_ids`` (``SegmenterConfig.line_buckets``), and BERT
     checkpoints have two segment rows: every bucket starts from segment A's vector.
     """
-    emb = bert.embeddings
+    if len(tokenizer) > model.config.vocab_size:
+        model.resize_token_embeddings(len(tokenizer))
+    emb = model.bert.embeddings
     if line_buckets <= emb.token_type_embeddings.num_embeddings:
-        return False
+        return
     old = emb.token_type_embeddings.weight.data
     emb.token_type_embeddings = nn.Embedding(line_buckets, old.shape[1])
     emb.token_type_embeddings.weight.data[:] = old[0]
-    bert.config.type_vocab_size = line_buckets
+    model.config.type_vocab_size = line_buckets
     if hasattr(emb, "token_type_ids"):
         emb.register_buffer("token_type_ids", torch.zeros_like(emb.token_type_ids), persistent=False)
-    return True
 
 
 def tie_unseen_embeddings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, seen: set[int]) -> int:

@@ -18,7 +18,7 @@ from newsseg.model.configuration import SCRATCH_SIZES, SegmenterConfig
 from newsseg.model.decoding import decode_pages
 from newsseg.model.linker import LearnedLinker
 from newsseg.model.loading import ModelLoadError, check_model_dir, check_shapes, load_part
-from newsseg.model.modeling import SegmenterModel, widen_token_types
+from newsseg.model.modeling import SegmenterModel, add_layout_inputs
 from newsseg.model.page_model import PageModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
 from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
@@ -117,9 +117,7 @@ class Segmenter:
                                  f"{base_model}; use at most {cfg.max_position_embeddings}")
             cfg.window_tokens = int(max_length)
         model = SegmenterModel.from_pretrained(base_model, config=cfg, use_safetensors=True)
-        if len(tok) > model.config.vocab_size:  # the newline token was added to the vocabulary
-            model.resize_token_embeddings(len(tok))
-        widen_token_types(model.bert, cfg.line_buckets)
+        add_layout_inputs(model, tok, cfg.line_buckets)
         return cls(model, tok)
 
     @classmethod
@@ -319,17 +317,17 @@ class Segmenter:
         yield from pages
 
     def _decode_with_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray) -> Page:
-        from newsseg.model.article_scores import apply_article_scorer
+        from newsseg.model.article_scores import score_articles
 
-        pred, feats = self.decode_page_model(page, enc, b, t, h)
-        apply_article_scorer(pred, feats, self.config.score_calibration)
+        pred, lines, logits = self.decode_page_model(page, enc, b, t, h)
+        score_articles(pred, enc.char_index, lines, logits, self.config.score_calibration)
         return pred
 
     def decode_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray
-                          ) -> tuple[Page, np.ndarray]:
-        """One page decoded with the page model from :meth:`page_states` outputs, with raw article scores,
-        and each article's :data:`~newsseg.model.article_scores.FEATURES` (what its score is fitted on)."""
-        from newsseg.model.article_scores import article_features
+                          ) -> tuple[Page, Sequence[tuple[int, int]], np.ndarray]:
+        """One page decoded with the page model from :meth:`page_states` outputs, with raw article scores;
+        also the page's lines (token ranges) and the pair log-odds between them, which article scores
+        are fitted on (:mod:`newsseg.model.article_scores`)."""
         from newsseg.model.page_decoding import decode_with_page_model
         from newsseg.model.page_features import page_line_inputs
 
@@ -339,7 +337,7 @@ class Segmenter:
         pred = decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
                                       tags, logits, self.page_model.cfg, self.config.link,
                                       LearnedLinker.from_dict(self.config.linker))
-        return pred, article_features(pred, enc.char_index, lines, logits)
+        return pred, lines, logits
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

@@ -57,7 +57,7 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
     report = {**report, "args": asdict(pa), "base_model": str(args.model),
               "train_files": list(args.train), "fit_files": list(args.fit)}
     (out / "page_model_metrics.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    if "objective_pair_head" not in report:
+    if not fit:  # a warm start without fit pages keeps the continued model's linking
         print(f"page model continued on {report['train_pages']} pages, its fitted linking kept; saved to {out}")
         return EXIT_OK
     print(f"page model trained on {report['train_pages']} pages; decoder objective on {report['fit_pages']} fit "

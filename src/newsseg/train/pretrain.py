@@ -84,21 +84,15 @@ def corpus_texts(corpus_dir: str | os.PathLike[str]) -> Iterator[tuple[str, str]
 def mlm_windows(texts: Iterable[tuple[str, str]], tokenizer: Any, max_length: int, line_buckets: int,
                 overlap: float = 0.0) -> dict[str, list[list[int]]]:
     """Cut texts into ``[CLS] … [SEP]`` windows exactly as the segmenter encodes pages for training."""
-    from newsseg.data.encoding import CharVocab, make_windows
-    from newsseg.data.encoding import NEWLINE_TOKEN
+    from newsseg.data.encoding import NEWLINE_TOKEN, CharVocab, training_windows
 
     vocab = CharVocab(tokenizer.get_vocab(), newline_token=NEWLINE_TOKEN)
-    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-    body = max_length - 2
     out: dict[str, list[list[int]]] = {"input_ids": [], "token_type_ids": []}
     for _, text in texts:
-        enc = vocab.encode(text)
-        lines = enc.line_buckets(text, line_buckets) if line_buckets > 0 else [0] * len(enc.input_ids)
-        for w in make_windows(len(enc.input_ids), body, int(round(body * overlap))):
-            if w.end <= w.start:
-                continue
-            out["input_ids"].append([cls_id, *(int(t) for t in enc.input_ids[w.start:w.end]), sep_id])
-            out["token_type_ids"].append([0, *(int(t) for t in lines[w.start:w.end]), 0])
+        for _, ids, types in training_windows(text, vocab.encode(text), max_length - 2, overlap, line_buckets,
+                                              tokenizer.cls_token_id, tokenizer.sep_token_id):
+            out["input_ids"].append(ids)
+            out["token_type_ids"].append(types)
     return out
 
 
@@ -135,7 +129,7 @@ def build_mlm_model(args: PretrainArguments) -> tuple[Any, Any]:
     from transformers import BertConfig
 
     from newsseg.model.configuration import SCRATCH_SIZES
-    from newsseg.model.modeling import widen_token_types
+    from newsseg.model.modeling import add_layout_inputs
     from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
 
     if args.base_model in SCRATCH_SIZES:
@@ -148,9 +142,7 @@ def build_mlm_model(args: PretrainArguments) -> tuple[Any, Any]:
     if args.max_length > model.config.max_position_embeddings:
         raise ValueError(f"max_length {args.max_length} exceeds the {model.config.max_position_embeddings} "
                          f"positions of {args.base_model}")
-    if len(tok) > model.config.vocab_size:  # layout tokens were added to the vocabulary
-        model.resize_token_embeddings(len(tok))
-    widen_token_types(model.bert, args.line_buckets)
+    add_layout_inputs(model, tok, args.line_buckets)
     return model, tok
 
 

@@ -51,22 +51,21 @@ def _logistic(seg: Segmenter, golds: Sequence[Page], blank: Sequence[Page], batc
     import numpy as np
 
     from newsseg.evaluate.calibration import article_outcomes, calibration
-    from newsseg.model.article_scores import FEATURES, ArticleScorer
+    from newsseg.model.article_scores import FEATURES, ArticleScorer, article_features
 
     preds, rows = [], []
     for p, e, b, t, h in seg.page_states(blank, batch_size):
         if b is None:
             preds.append(Page(p.id, p.text, []))
             continue
-        pred, feats = seg.decode_page_model(p, e, b, t, h)
+        pred, lines, logits = seg.decode_page_model(p, e, b, t, h)
         preds.append(pred)
-        rows.append(feats)
+        rows.append(article_features(pred, e.char_index, lines, logits))
     raw, right = article_outcomes(golds, preds)
     x = np.vstack(rows) if rows else np.zeros((0, len(FEATURES)))
     if len(x) != len(raw):
         raise AssertionError("every page-model article has a raw score")  # pragma: no cover
-    if len(raw) < 20 or right.all() or not right.any():
-        logger.warning("article scorer skipped: %d scored articles on the fit pages", len(raw))
+    if not _fittable(right, "article scorer", "articles"):
         return preds, {}
     scorer = ArticleScorer.fit(x, right)
     cal = {**scorer.to_dict(), "n_articles": int(len(raw)), "ece_fit_raw": calibration(raw, right)["ece"],
@@ -75,14 +74,21 @@ def _logistic(seg: Segmenter, golds: Sequence[Page], blank: Sequence[Page], batc
     return preds, cal
 
 
+def _fittable(right: Any, what: str, unit: str) -> bool:
+    """Enough scored items, right and wrong both present, to fit a map from score to share right."""
+    if len(right) < 20 or right.all() or not right.any():
+        logger.warning("%s skipped: %d scored %s on the fit pages", what, len(right), unit)
+        return False
+    return True
+
+
 def _isotonic(scores: Any, right: Any, unit: str) -> dict[str, Any]:
     """Breakpoints of an isotonic map from raw score to share right, with ECE before/after on the fit pages."""
     from sklearn.isotonic import IsotonicRegression
 
     from newsseg.evaluate.calibration import calibration
 
-    if len(scores) < 20 or right.all() or not right.any():
-        logger.warning("%s score calibration skipped: %d scored %s on the fit pages", unit[:-1], len(scores), unit)
+    if not _fittable(right, f"{unit[:-1]} score calibration", unit):
         return {}
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, right.astype(float))
     cal = {"method": "isotonic", "x": [round(float(v), 6) for v in iso.X_thresholds_],

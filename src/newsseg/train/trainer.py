@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from newsseg.data.encoding import IGNORE_INDEX, CharVocab, make_windows, token_labels
+from newsseg.data.encoding import IGNORE_INDEX, CharVocab, token_labels, training_windows
 from newsseg.data.pages import Page, write_pages
 from newsseg.model.modeling import tie_unseen_embeddings
 from newsseg.model.segmenter import Segmenter
@@ -96,14 +96,10 @@ def windows_dataset(files: list[str], seg: Segmenter, overlap: float, cache_dir:
             page = Page.from_dict({"id": pid, "text": text, "articles": arts or []})
             enc = vocab.encode(page.text)
             lab, top = token_labels(page, enc, topics)
-            lines = enc.line_buckets(page.text, n_buckets)
-            # Rounded as in Segmenter._windows, so training and inference cut the same windows.
-            for w in make_windows(len(enc.input_ids), max_tokens, int(round(max_tokens * overlap))):
-                if w.end <= w.start:
-                    continue
+            for w, ids, types in training_windows(page.text, enc, max_tokens, overlap, n_buckets, cls_id, sep_id):
                 # [CLS] and [SEP] carry no label: -100 keeps them out of both losses.
-                out["input_ids"].append([cls_id, *enc.input_ids[w.start:w.end].tolist(), sep_id])
-                out["token_type_ids"].append([0, *lines[w.start:w.end].tolist(), 0])
+                out["input_ids"].append(ids)
+                out["token_type_ids"].append(types)
                 out["labels"].append([IGNORE_INDEX, *lab[w.start:w.end].tolist(), IGNORE_INDEX])
                 out["topic_labels"].append([IGNORE_INDEX, *top[w.start:w.end].tolist(), IGNORE_INDEX])
         return out
