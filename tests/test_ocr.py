@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,8 +63,26 @@ def test_gutter_splits_one_ocr_line_into_two() -> None:
     ci = np.arange(len(text))
     a, _ = line_token_spans(text, ci)
     assert [text[i] for i in a] == ["第", "下"]
-    a, b = line_token_spans(text, ci, gutters=True)
+    a, b = line_token_spans(text, ci, split="gutters")
     assert [text[s:e] for s, e in zip(a, b)] == ["第一栏文字", "第二栏文字", "下一行 |", "另一栏"]
+
+
+def test_space_split_cuts_at_every_inner_space_and_unknown_splits_are_refused() -> None:
+    from newsseg.data.encoding import check_line_split
+    from newsseg.train.args import PageFitArguments
+
+    # what Tesseract writes for a headline over three columns read with the first column's text
+    text = "新春年货节开市 本报讯近日，全市\n　　第二行文字     另一栏\n"
+    ci = np.arange(len(text))
+    cuts = {split: [text[s:e] for s, e in zip(*line_token_spans(text, ci, split=split))]
+            for split in ("none", "gutters", "spaces")}
+    assert cuts["none"] == ["新春年货节开市 本报讯近日，全市", "第二行文字     另一栏"]
+    assert cuts["gutters"] == ["新春年货节开市 本报讯近日，全市", "第二行文字", "另一栏"]
+    assert cuts["spaces"] == ["新春年货节开市", "本报讯近日，全市", "第二行文字", "另一栏"]  # indentation is not a cut
+    with pytest.raises(ValueError, match="expected one of none, gutters, spaces"):
+        check_line_split("words")
+    with pytest.raises(ValueError, match="line split 'words'"):
+        PageFitArguments(line_split="words")
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +159,28 @@ def test_training_ocr_pages_come_from_the_training_and_fit_splits(tmp_path, monk
     assert seen[10] == {a.id for a in load_corpus(split="train")}
     assert seen[5] == {a.id for a in load_corpus(split="fit")}
     assert not (seen[10] | seen[5]) & heldout_ids()
+
+
+def test_ocr_pages_for_the_page_model_only_leave_the_encoder_its_composed_pages(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """data.ocr_encoder = false: the OCR'd training pages are built (the page model reads them) but the
+    encoder's files are all composed pages, as many as data.compose_pages; eval pages still mix them in."""
+    from newsseg.data.pages import read_pages
+    from newsseg.ocr import store
+    from newsseg.train import trainer
+    from newsseg.train.args import DataArguments
+
+    built: list[int] = []
+
+    def fake_build(articles, n, settings, cache):  # type: ignore[no-untyped-def]
+        built.append(n)
+        return [], store.GoldStats(), tmp_path
+
+    monkeypatch.setattr(store, "build_ocr_pages", fake_build)
+    data = DataArguments(compose_pages=12, eval_pages=8, ocr_share=0.25, ocr_encoder=False)
+    train_files = trainer.compose_split(data, tmp_path, "train")
+    assert train_files == [str(tmp_path / "composed-train.jsonl")]
+    assert len(list(read_pages(train_files[0]))) == 12 and (tmp_path / "ocr-train.jsonl").exists()
+    eval_files = trainer.compose_split(data, tmp_path, "eval")
+    assert [Path(f).name for f in eval_files] == ["ocr-eval.jsonl", "composed-eval.jsonl"]
+    assert built == [3, 2]

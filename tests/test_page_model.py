@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from newsseg.model.page_model import NEG, PageModel, PageModelConfig, allowed_transitions
-from newsseg.train.page_fit import HEAD_HAND_WEIGHTS
+from newsseg.train.page_fit import HEAD_HAND_WEIGHTS, TOPIC_STATE_WEIGHTS
 
 
 def _tiny(n_features: int = 6, layers: int = 1, max_lines: int = 8) -> PageModel:
@@ -41,6 +41,35 @@ def test_forward_shapes_loss_and_symmetric_pairs(layers: int) -> None:
     assert torch.allclose(s, s.transpose(1, 2))
 
 
+def test_topic_head_trains_on_article_lines_only_and_decodes_distributions() -> None:
+    model = PageModel(PageModelConfig(n_features=6, hidden=16, layers=1, heads=2, ff=32, max_lines=8, n_topics=5)).eval()  # no dropout
+    x, mask = torch.randn(1, 4, 6), torch.ones(1, 4, dtype=torch.bool)
+    tags, arts = torch.tensor([[1, 3, 4, 0]]), torch.tensor([[0, 0, 0, -1]])
+    without = model(x, mask, tags, arts)["loss"]
+    none = model(x, mask, tags, arts, topics=torch.full((1, 4), -100))["loss"]  # no article line: no topic term
+    with_topics = model(x, mask, tags, arts, topics=torch.tensor([[2, 2, 2, -100]]))["loss"]
+    assert torch.allclose(without, none) and with_topics > without
+    with_topics.backward()
+    assert model.topic_head is not None and model.topic_head.weight.grad is not None
+    dec = model.decode(np.random.default_rng(1).normal(size=(11, 6)).astype(np.float32))  # over one window
+    assert dec.topics.shape == (11, 5) and np.allclose(dec.topics.sum(1), 1.0, atol=1e-5)
+    assert _tiny().decode(np.zeros((3, 6), dtype=np.float32)).topics.shape == (3, 0)  # no head: no topics
+
+
+def test_line_topic_mass_averages_the_lines_of_each_article() -> None:
+    from newsseg.data.pages import Article, Page, Span
+    from newsseg.model.topic import line_topic_mass
+
+    text = "标题一\n正文一\n标题二\n正文二"
+    page = Page("p", text, [Article("a", "other", [Span(0, 3, "headline"), Span(4, 7, "body")]),
+                            Article("b", "other", [Span(12, 15, "body")]), Article("c", "other", [])])
+    ci = np.array([i for i, c in enumerate(text) if c != "\n"])
+    lines = [(0, 3), (3, 6), (6, 9), (9, 12)]  # token ranges of the four lines
+    probs = np.array([[1, 0], [0.5, 0.5], [0, 1], [0.2, 0.8]])
+    mass = line_topic_mass(page, ci, lines, probs)
+    assert mass.tolist() == [[0.75, 0.25], [0.2, 0.8], [0.5, 0.5]]  # lines 0-1; line 3; none: uniform
+
+
 def test_padding_does_not_change_real_lines() -> None:
     model = _tiny().eval()
     x = torch.randn(1, 4, 6)
@@ -56,7 +85,7 @@ def test_decode_never_emits_an_impossible_move_even_when_emissions_ask_for_one()
         model.tag_head.weight.zero_()
         model.tag_head.bias.copy_(torch.tensor([0.0, 0.0, 50.0, 0.0, 0.0]))
         model.crf.transitions.zero_()  # as if weight decay had eroded the pins: decode restores them
-    tags, logits = model.decode(np.random.default_rng(0).normal(size=(6, 6)).astype(np.float32))
+    tags, logits, _ = model.decode(np.random.default_rng(0).normal(size=(6, 6)).astype(np.float32))
     assert tags[0] != 2 and all(not (t == 2 and p not in (1, 2)) for p, t in zip(tags[:-1], tags[1:]))
     assert logits.shape == (6, 6)
     assert float(model.crf.transitions.detach()[0, 2]) == NEG
@@ -65,9 +94,9 @@ def test_decode_never_emits_an_impossible_move_even_when_emissions_ask_for_one()
 def test_decode_of_a_page_longer_than_a_window() -> None:
     model = _tiny(max_lines=8)
     feats = np.random.default_rng(1).normal(size=(30, 6)).astype(np.float32)
-    tags, logits = model.decode(feats)
+    tags, logits, _ = model.decode(feats)
     assert tags.shape == (30,) and logits.shape == (30, 30)
-    empty_tags, empty_logits = model.decode(np.zeros((0, 6), dtype=np.float32))
+    empty_tags, empty_logits, _ = model.decode(np.zeros((0, 6), dtype=np.float32))
     assert empty_tags.shape == (0,) and empty_logits.shape == (0, 0)
 
 
@@ -108,6 +137,8 @@ def page_trained(tiny_seg: Any, compose: Callable[..., list], tmp_path_factory: 
 
 def test_fit_page_model_reports_and_saves(page_trained: tuple[Any, Path, list]) -> None:
     report, out, _ = page_trained
+    assert report["topic_state_weight"]["weight"] in TOPIC_STATE_WEIGHTS
+    assert set(report["topic_state_weight"]["macro_f1_by_weight"]) == {str(w) for w in TOPIC_STATE_WEIGHTS}
     assert report["train_pages"] == 12 and report["fit_pages"] == 4
     assert report["objective"] == max(report["objective_pair_head"], report.get("objective_stacked", 0.0),
                                       report["objective_head_hand"])
@@ -118,6 +149,7 @@ def test_fit_page_model_reports_and_saves(page_trained: tuple[Any, Path, list]) 
     entry = json.loads((out / "config.json").read_text())["page_model"]
     assert entry["file"] == "page_model.safetensors" and entry["threshold"] == report["threshold"]
     assert len(entry["mean"]) == entry["n_features"]
+    assert entry["n_topics"] == 5 and entry["topic_state_weight"] == report["topic_state_weight"]["weight"]
     if report["stacked"]:  # kept only when it beat the pair head alone on the fit pages
         assert entry["stack"]["features"][-1] == "page_logit" and report["objective_stacked"] > report["objective_pair_head"]
     else:
@@ -140,6 +172,69 @@ def test_saved_page_model_predicts_the_same_after_loading(page_trained: tuple[An
         for a in g.articles:  # spans start at line starts: the page model tags whole lines
             for s in a.spans:
                 assert s.start == 0 or g.text[s.start - 1] in "\n \u3000" or g.text[:s.start].strip() == ""
+
+
+def test_line_split_is_saved_with_the_page_model_and_used_to_predict(page_trained: tuple[Any, Path, list],
+                                                                     tmp_path: Path) -> None:
+    """A page model trained on space-cut pieces reads pages the same way after loading: its spans may start
+    after an inner space (a headline glued to body text), and only where a piece starts."""
+    from newsseg.data.encoding import line_token_spans
+    from newsseg.data.pages import Page
+    from newsseg.model.segmenter import Segmenter
+    from newsseg.train.page_fit import decode_examples, page_examples
+
+    _, out, pages = page_trained
+    seg = Segmenter.from_pretrained(out)
+    assert seg.page_model is not None and seg.page_model.cfg.line_split == "gutters"  # the default
+    seg.page_model.cfg.line_split = "spaces"
+    seg.save_pretrained(tmp_path)
+    seg = Segmenter.from_pretrained(tmp_path)
+    assert seg.page_model is not None and seg.page_model.cfg.line_split == "spaces"
+    # OCR-like pages: the first five line breaks read as spaces, so those lines hold two pieces
+    glued = [Page(p.id, p.text.replace("\n", " ", 5), p.articles) for p in pages]
+    examples = page_examples(seg, glued, progress=False)
+    got = seg.predict([p.text for p in glued])
+    want = decode_examples(seg.page_model, examples, seg.config.topic_labels, link=seg.config.link)
+    for g, w, ex in zip(got, want, examples):
+        assert [[(s.start, s.end) for s in a.spans] for a in g.articles] == [[(s.start, s.end) for s in a.spans]
+                                                                            for a in w.articles]
+        pieces = set(ex.char_index[line_token_spans(g.text, ex.char_index, "spaces")[0]].tolist())
+        assert len(ex.lines) == len(pieces) > len(line_token_spans(g.text, ex.char_index, "gutters")[0])
+        assert {s.start for a in g.articles for s in a.spans} <= pieces
+
+
+def test_article_topic_reads_the_line_states_at_their_fitted_share(page_trained: tuple[Any, Path, list]) -> None:
+    """With the line states' share at 1 and no n-gram model, an article's topic is its lines' mean topic."""
+    from newsseg.model.segmenter import Segmenter
+    from newsseg.model.topic import line_topic_mass
+
+    _, out, pages = page_trained
+    seg = Segmenter.from_pretrained(out)
+    assert seg.page_model is not None and seg.page_model.topic_head is not None
+    seg.page_model.cfg.topic_state_weight, seg.article_topic = 1.0, None
+    got = seg.predict([p.text for p in pages])
+    labels = list(seg.config.topic_labels)
+    blank = [type(p)(p.id, p.text, []) for p in pages]
+    for g, (p, e, b, t, h) in zip(got, seg.page_states(blank, 8)):
+        raw, lines, dec = seg.decode_page_model(p, e, b, t, h)
+        mass = line_topic_mass(raw, e.char_index, lines, dec.topics)
+        assert [a.topic for a in g.articles] == [labels[int(i)] for i in mass.argmax(1)]
+
+
+def test_training_throughput_times_the_trainer_and_the_pure_steps_of_both_models(page_trained: tuple[Any, Path, list]
+                                                                                  ) -> None:
+    from newsseg.bench_train import throughput_rows, train_throughput
+
+    _, out, _ = page_trained
+    before = (out / "page_model.safetensors").read_bytes()
+    r = train_throughput(str(out), pages=4, steps=2, batch_size=2)
+    for key in ("encoder", "page_model"):
+        m = r[key]
+        assert m["steps"] == 2 and m["units"] > 0 and m["trainer_s"] > 0 and m["pure_s"] > 0
+    assert r["encoder"]["units"] <= 2 * 2 * 256  # two batches of two windows of at most 256 tokens
+    rows = throughput_rows(r)
+    assert [row[0].split(",")[0] for row in rows] == ["training: encoder", "training: page model"]
+    assert "x pure" in rows[0][2] and (out / "page_model.safetensors").read_bytes() == before  # trained on copies
 
 
 def test_warm_start_continues_the_page_model_and_keeps_its_linking(page_trained: tuple[Any, Path, list],
@@ -181,15 +276,15 @@ def test_score_calibration_with_a_page_model_learns_article_scores(page_trained:
 
     _, out, pages = page_trained
     seg = Segmenter.from_pretrained(out)
-    cal = fit_score_calibration(seg, compose(6, seed=41))
+    cal = fit_score_calibration(seg, compose(12, seed=41))
     assert cal["method"] == "logistic" and cal["n_articles"] >= 20 and len(cal["coef"]) == len(cal["features"])
     seg.save_pretrained(tmp_path / "cal")
     loaded = Segmenter.from_pretrained(tmp_path / "cal")
     got = loaded.predict([p.text for p in pages])
     blank = [type(p)(p.id, p.text, []) for p in pages]
     for g, (p, e, b, t, h) in zip(got, loaded.page_states(blank, 8)):
-        raw, lines, logits = loaded.decode_page_model(p, e, b, t, h)
-        want = ArticleScorer.from_dict(cal).predict(article_features(raw, e.char_index, lines, logits))
+        raw, lines, dec = loaded.decode_page_model(p, e, b, t, h)
+        want = ArticleScorer.from_dict(cal).predict(article_features(raw, e.char_index, lines, dec.logits))
         assert [a.score for a in g.articles] == pytest.approx(want.tolist())
 
 
@@ -225,13 +320,15 @@ def test_gold_line_targets(compose: Callable[..., list], tiny_seg: Any) -> None:
     (_, enc, b, _, h), = tiny_seg.page_outputs([page], 8, hidden=True)
     lines, feats = page_line_inputs(page.text, enc.char_index, b, h)
     assert feats.shape == (len(lines), h.shape[1] + 47) and np.isfinite(feats).all()
-    tags, arts, spans = gold_line_targets(page, enc, lines, tiny_seg.config.topic_labels)
+    labels = list(tiny_seg.config.topic_labels)
+    tags, arts, spans, topics = gold_line_targets(page, enc, lines, labels)
     flat = [(i, s) for i, art in enumerate(page.articles) for s in art.spans]
-    for (a, _), t, k, j in zip(lines, tags, arts, spans):
+    for (a, _), t, k, j, top in zip(lines, tags, arts, spans, topics):
         c = int(enc.char_index[a])
         owners = [(i, n) for n, (i, s) in enumerate(flat) if s.start <= c < s.end]
         assert (k, j) == (owners[0] if owners else (-1, -1))
         assert (t == 0) == (k == -1)
+        assert top == (labels.index(page.articles[k].topic) if k >= 0 else -100)
     assert len(set(spans.tolist()) - {-1}) > len(set(arts.tolist()) - {-1}) or len(flat) == len(page.articles)
 
 

@@ -30,7 +30,8 @@ from newsseg.data.pages import Page
 from newsseg.paths import shipped_model_dir
 
 SCALING_CHARS = (1_000, 3_000, 10_000, 30_000, 100_000)
-QUICK = {"pages": 6, "rss_pages": (20, 40), "big_page_mb": 0.02, "scaling": (1_000, 3_000), "dev": None}
+QUICK = {"pages": 6, "rss_pages": (20, 40), "big_page_mb": 0.02, "scaling": (1_000, 3_000), "dev": None,
+         "train_steps": 3}
 
 
 # ------------------------------------------------------------------------------------------ pages
@@ -189,11 +190,13 @@ def _quality(gold: str, model: str, quantize: str | None) -> float:
 def run_bench(model: str, pages: int = 200, seed: int = 0, batch_size: int = 8, threads: int | None = None,
               rss_pages: Sequence[int] = (1_000, 10_000), rss_model: str | None = None, big_page_mb: float = 1.0,
               scaling: Sequence[int] = SCALING_CHARS, dev: str | None = None, pipeline: bool = True,
-              int8: bool = True, workers: int = 0, repeat: int = 1, progress: bool = True) -> dict[str, Any]:
+              int8: bool = True, workers: int = 0, repeat: int = 1, progress: bool = True,
+              train_steps: int = 0) -> dict[str, Any]:
     """Run every measurement and return the figures (see :func:`format_table`).
 
     ``repeat > 1`` runs each timed measurement (predict, replay, pipeline, int8) that many times and
-    keeps the fastest: on a shared machine other jobs only ever add time.
+    keeps the fastest: on a shared machine other jobs only ever add time. ``train_steps > 0`` adds the
+    training throughput rows (:mod:`newsseg.bench_train`).
     """
     import torch
 
@@ -273,6 +276,11 @@ def run_bench(model: str, pages: int = 200, seed: int = 0, batch_size: int = 8, 
             write_pages([page], tmpd / "big.jsonl")
             r["big_page"] = {"mb": big_page_mb, "chars": len(page.text), **rss_run(rss_m, tmpd / "big.jsonl",
                                                                                  batch_size, threads)}
+    if train_steps:
+        from newsseg.bench_train import train_throughput
+
+        say(f"training: {train_steps} Trainer steps, then the pure forward + backward of the same batches")
+        r["training"] = train_throughput(model, pages=max(pages, 20), steps=train_steps, seed=seed)
     r["load_after"] = os.getloadavg()[0]  # before the quality runs, which time nothing
     if dev:
         say(f"quality on {dev}: fp32 and int8")
@@ -334,6 +342,10 @@ def format_table(r: dict[str, Any]) -> str:
                      ", ".join(f"{s['chars'] // 1000}k: {s['seconds']:.2f}" for s in r["scaling"]),
                      "per char vs smallest: " + ", ".join(f"{s['seconds'] / s['chars'] / base:.2f}x"
                                                           for s in r["scaling"]), "linear (~1x)"))
+    if "training" in r:
+        from newsseg.bench_train import throughput_rows
+
+        rows += throughput_rows(r["training"])
     head = (f"model `{r['model']}` ({enc['num_hidden_layers']} layers, hidden {enc['hidden_size']}, "
             f"max_length {enc['max_position_embeddings']}), load {r['load_s']:.1f} s; {pages} composed pages "
             f"(seed {r['seed']}, {chars:,} chars); batch {r['batch_size']}; torch {r['torch']}, "
@@ -370,6 +382,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-pipeline", action="store_true", help="skip the HF pipeline row")
     p.add_argument("--workers", type=int, default=0, help="also time `predict --workers N` on the same pages")
     p.add_argument("--repeat", type=int, default=1, help="time each throughput row N times, keep the fastest")
+    p.add_argument("--train-steps", type=int, default=20,
+                   help="Trainer steps timed for the training rows, encoder and page model (0 to skip)")
     p.add_argument("--quick", action="store_true", help="a small run for smoke tests (6 pages, small memory runs)")
     p.add_argument("--json", help="also write the raw figures to this JSON file")
     p.set_defaults(func=cmd_bench)
@@ -380,7 +394,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     ints = lambda s: tuple(int(x) for x in s.split(",") if x.strip())  # noqa: E731
     kw: dict[str, Any] = dict(pages=args.pages, rss_pages=ints(args.rss_pages), big_page_mb=args.big_page_mb,
-                              scaling=ints(args.scaling), dev=args.dev)
+                              scaling=ints(args.scaling), dev=args.dev, train_steps=args.train_steps)
     if args.quick:
         kw.update({k: v for k, v in QUICK.items() if k != "dev" or args.dev is None})
     model = args.model or str(default_model_dir())

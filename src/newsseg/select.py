@@ -38,15 +38,16 @@ def page_uncertainty(seg: Any, pages: Sequence[Page], batch_size: int = 16) -> l
 
     out = []
     pm = getattr(seg, "page_model", None)
+    split = pm.cfg.line_split if pm is not None else "gutters"
     for page, enc, b, _, h in seg.page_states((Page(p.id, p.text, []) for p in pages), batch_size, hidden=pm is not None):
         tags = links = 0.0
         if b is not None:
-            lines = line_spans(page.text, enc.char_index, True)
+            lines = line_spans(page.text, enc.char_index, split)
             if lines:
                 tags = float(np.mean(1.0 - b[[a for a, _ in lines]].max(1)))
             if pm is not None and lines:
-                _, feats = page_line_inputs(page.text, enc.char_index, b, h)
-                line_tags, logits = pm.decode(feats)
+                _, feats = page_line_inputs(page.text, enc.char_index, b, h, split)
+                line_tags, logits, _ = pm.decode(feats)
                 frag = np.cumsum(np.isin(line_tags, (1, 3)) | (line_tags == 0))  # a new id at each B- or O
                 inside = line_tags > 0
                 pairs = inside[:, None] & inside[None, :] & (frag[:, None] != frag[None, :])

@@ -143,14 +143,29 @@ class CharVocab:
 
 # A gutter inside one OCR line: 3+ spaces, or a column rule read as `|`, between two columns' text.
 GUTTER_RE = re.compile(r"(?<=\S)(?:[ \t\u3000]{3,}|[ \t\u3000]*[|｜][ \t\u3000]*)(?=\S)")
+# Any run of whitespace (or a rule) inside a line. Chinese text has no spaces between words, so an OCR
+# line's inner space is mostly where the engine joined two things: a headline set across three columns
+# read on one line with the first column's text, two columns read across with a narrow gap, a headline's
+# own space. Splitting there makes each a piece the page model can tag and link on its own.
+SPACE_SPLIT_RE = re.compile(r"(?<=\S)(?:[ \t\u3000]+|[ \t\u3000]*[|｜][ \t\u3000]*)(?=\S)")
+# How an OCR line is cut into the units that are tagged (a span can start only where a unit starts).
+LINE_SPLITS: dict[str, re.Pattern[str] | None] = {"none": None, "gutters": GUTTER_RE, "spaces": SPACE_SPLIT_RE}
 
 
-def line_token_spans(text: str, char_index: np.ndarray, gutters: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def check_line_split(split: str) -> str:
+    """``split`` if it names a :data:`LINE_SPLITS` policy, else a ``ValueError`` that lists them."""
+    if split not in LINE_SPLITS:
+        raise ValueError(f"line split {split!r}: expected one of {', '.join(LINE_SPLITS)}")
+    return split
+
+
+def line_token_spans(text: str, char_index: np.ndarray, split: str = "none") -> tuple[np.ndarray, np.ndarray]:
     """Token ranges ``[a, b)`` of the page's non-empty lines, from their first to their last visible
     character: newline tokens, and whitespace tokens before or after the text, are outside.
 
-    With ``gutters``, an OCR line that holds two columns' text across a gutter (:data:`GUTTER_RE`)
-    counts as two lines, so a span can start where the second column's text starts.
+    ``split`` cuts lines further (:data:`LINE_SPLITS`): ``"gutters"`` makes an OCR line that holds two
+    columns' text across a gutter (:data:`GUTTER_RE`) two lines, ``"spaces"`` cuts at every inner
+    whitespace run, so a span can start where the engine glued a headline to body text.
     """
     if len(char_index) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -159,8 +174,9 @@ def line_token_spans(text: str, char_index: np.ndarray, gutters: bool = False) -
     if len(idx) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     line_no = np.cumsum(cps == 10)[idx]
-    if gutters:
-        starts = [m.end() for m in GUTTER_RE.finditer(text)]
+    cut = LINE_SPLITS[check_line_split(split)]
+    if cut is not None:
+        starts = [m.end() for m in cut.finditer(text)]
         if starts:
             mark = np.zeros(len(text) + 1, dtype=np.int64)
             mark[starts] = 1

@@ -49,6 +49,10 @@ UNTUNED_KEYS = frozenset({"split_gutters"})
 VITERBI_KEYS = frozenset({"start_line", "start_mid", "end_mid", "start_after_byline", "head_split"})
 
 
+def gutter_split(w: Mapping[str, float]) -> str:
+    """The line split (:data:`~newsseg.data.encoding.LINE_SPLITS`) the hand decoder's weights ask for."""
+    return "gutters" if w["split_gutters"] else "none"
+
 
 def _transitions(start_pen: float, end_pen: float, head_split: float) -> np.ndarray:
     """Log transition scores ``[from, to]`` of the BIO chain, with span open/close penalties."""
@@ -71,7 +75,7 @@ def token_kinds(text: str, char_index: np.ndarray, w: Mapping[str, float]) -> np
         return kind
     kind[0] = 1
     kind[1:] = codepoints(text)[char_index[:-1]] == 10
-    kind[line_token_spans(text, char_index, bool(w["split_gutters"]))[0]] = 1  # a line's first character, after any indentation
+    kind[line_token_spans(text, char_index, gutter_split(w))[0]] = 1  # a line's first character, after any indentation
     if w["start_after_byline"]:
         line_start, last_line = 0, ""
         for ln in text.split("\n"):
@@ -248,7 +252,7 @@ def fragment_blocks(text: str, char_index: np.ndarray, boundary_probs: np.ndarra
     if labels is None and line_head:
         from newsseg.model.lines import line_labels
 
-        labels = line_labels(text, char_index, boundary_probs, line_head, bool(w["split_gutters"]))
+        labels = line_labels(text, char_index, boundary_probs, line_head, gutter_split(w))
     elif labels is None:
         labels = viterbi_labels(text, char_index, boundary_probs, w)
     spans = labels_to_spans(text, char_index, labels)

@@ -22,9 +22,9 @@ PUNCTUATION = frozenset("。，；：,;:！？")
 N_FEATURES = 47
 
 
-def line_spans(text: str, char_index: np.ndarray, gutters: bool = False) -> list[tuple[int, int]]:
-    """Token ranges ``[a, b)`` of the page's non-empty lines (see :func:`line_token_spans`)."""
-    a, b = line_token_spans(text, char_index, gutters)
+def line_spans(text: str, char_index: np.ndarray, split: str = "none") -> list[tuple[int, int]]:
+    """Token ranges ``[a, b)`` of the page's non-empty lines, cut by ``split`` (see :func:`line_token_spans`)."""
+    a, b = line_token_spans(text, char_index, split)
     return list(zip(a.tolist(), b.tolist()))
 
 
@@ -115,9 +115,9 @@ def consistent_tags(tags: np.ndarray) -> np.ndarray:
 
 
 def line_labels(text: str, char_index: np.ndarray, probs: np.ndarray, head: Mapping[str, Any],
-                gutters: bool = False) -> np.ndarray:
+                split: str = "none") -> np.ndarray:
     """Per-token boundary labels from per-line tags (the first token carries ``B-``)."""
-    lines = line_spans(text, char_index, gutters)
+    lines = line_spans(text, char_index, split)
     return tags_to_token_labels(len(char_index), lines, predict_line_tags(head, line_features(text, char_index, probs, lines)))
 
 

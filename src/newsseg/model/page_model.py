@@ -10,7 +10,9 @@ each line a page-level state. Two heads read the states:
 * line tags (``O``, ``B-``/``I-headline``, ``B-``/``I-body``) from a linear-chain CRF, whose learned
   transitions replace the hand-set Viterbi penalties; impossible BIO moves are pinned at -1e4;
 * "same article" log-odds for every pair of lines (a symmetric bilinear form of the two states),
-  which the decoder averages over two fragments' lines to link them (:mod:`newsseg.model.page_decoding`).
+  which the decoder averages over two fragments' lines to link them (:mod:`newsseg.model.page_decoding`);
+* with ``n_topics``, each line's topic (trained on its gold article's topic): an assembled article's
+  topic is read once from its lines' states (:func:`newsseg.model.topic.line_topic_mass`).
 
 It is stored beside the encoder as ``page_model.safetensors`` with its sizes and feature
 normalisation in ``config.page_model``, like the article topic model: no pickles.
@@ -19,9 +21,10 @@ Example::
 
     import torch
     from newsseg.model.page_model import PageModel, PageModelConfig
-    model = PageModel(PageModelConfig(n_features=20, hidden=32, layers=1, heads=2))
+    model = PageModel(PageModelConfig(n_features=20, hidden=32, layers=1, heads=2, n_topics=5))
     out = model(torch.randn(2, 7, 20), torch.ones(2, 7, dtype=torch.bool))
     out["emissions"].shape, model.pair_logits(out["states"]).shape  # (2, 7, 5), (2, 7, 7)
+    model.decode(np.random.randn(7, 20).astype("float32")).topics.shape  # (7, 5): per-line topic probabilities
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -67,6 +70,22 @@ class PageModelConfig:
     # on the decoder-fit pages and kept only when it beats the pair head alone; {}: the pair head alone.
     stack: dict[str, Any] = field(default_factory=dict)
     head_hand_weight: float = 0.0  # hand headline cues added to the page model's headline scores (fitted)
+    # How OCR lines are cut into the units it tags (newsseg.data.encoding.LINE_SPLITS); models saved
+    # before the setting existed were trained on gutter-split lines.
+    line_split: str = "gutters"
+    n_topics: int = 0             # 0: no topic head (models saved before it existed)
+    topic_loss_weight: float = 0.5
+    # Log-linear share of the line states' topic against the encoder's token votes in an article's
+    # topic (newsseg.model.topic.combine), fitted on the decoder-fit pages; 0 = token votes only.
+    topic_state_weight: float = 0.0
+
+
+class PageDecoded(NamedTuple):
+    """What the page model says of one page."""
+
+    tags: np.ndarray     # int64 [lines]: CRF Viterbi line tags
+    logits: np.ndarray   # float32 [lines, lines]: pair "same article" log-odds
+    topics: np.ndarray   # float32 [lines, n_topics]: each line's topic distribution ([lines, 0] without the head)
 
 
 def allowed_transitions() -> np.ndarray:
@@ -99,6 +118,7 @@ class PageModel(nn.Module):
         self._pin()  # impossible moves start at NEG (their gradient is ~0 there) and are re-pinned to decode
         self.q = nn.Linear(d, cfg.link_dim)
         self.k = nn.Linear(d, cfg.link_dim)
+        self.topic_head = nn.Linear(d, cfg.n_topics) if cfg.n_topics else None
 
     def _pin(self) -> None:
         # Weight decay pulls every parameter towards 0; impossible moves must stay impossible.
@@ -122,10 +142,12 @@ class PageModel(nn.Module):
         return (s + s.transpose(1, 2)) / 2
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor | None = None,
-                articles: torch.Tensor | None = None, spans: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                articles: torch.Tensor | None = None, spans: torch.Tensor | None = None,
+                topics: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Emissions and states; with gold ``tags`` (and ``articles``: article index per line, -1 for
-        none; ``spans``: gold span index per line) also the loss: CRF negative log-likelihood per line +
-        weighted pair BCE."""
+        none; ``spans``: gold span index per line; ``topics``: the line's article's topic id, -100 for
+        none) also the loss: CRF negative log-likelihood per line + weighted pair BCE + weighted topic
+        cross-entropy."""
         mask = mask.bool()
         h = self.states(features, mask)
         em = self.tag_head(h)
@@ -135,6 +157,9 @@ class PageModel(nn.Module):
             loss = -self.crf(em.float(), tags.clamp(min=0), mask=mask, reduction="sum") / n_lines
             if articles is not None:
                 loss = loss + self.cfg.link_loss_weight * self._link_loss(h, mask, articles, spans)
+            if topics is not None and self.topic_head is not None and (topics[mask] >= 0).any():
+                loss = loss + self.cfg.topic_loss_weight * nn.functional.cross_entropy(
+                    self.topic_head(h)[mask].float(), topics[mask], ignore_index=-100)
             out["loss"] = loss
         return out
 
@@ -159,8 +184,8 @@ class PageModel(nn.Module):
         return nn.functional.binary_cross_entropy_with_logits(logits[pairs].float(), target[pairs])
 
     @torch.inference_mode()
-    def decode(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Line tags (CRF Viterbi) and pair log-odds of one page of any length.
+    def decode(self, features: np.ndarray) -> PageDecoded:
+        """Line tags (CRF Viterbi), pair log-odds and line topics of one page of any length.
 
         Windows of ``max_lines`` lines with a quarter overlap; each line's state comes from the
         window where it has most context (as for characters in the encoder), then the CRF runs once
@@ -170,7 +195,8 @@ class PageModel(nn.Module):
 
         n = len(features)
         if n == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+            return PageDecoded(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32),
+                               np.zeros((0, self.cfg.n_topics), dtype=np.float32))
         self.eval()
         self._pin()
         wins = make_windows(n, self.cfg.max_lines, self.cfg.max_lines // 4)
@@ -180,7 +206,9 @@ class PageModel(nn.Module):
         states = torch.from_numpy(stitch_logits(wins, per, n, best_window(wins, n)))[None]
         em = self.tag_head(states)
         tags = np.asarray(self.crf.decode(em, torch.ones(1, n, dtype=torch.bool))[0], dtype=np.int64)
-        return tags, self.pair_logits(states)[0].numpy()
+        topics = (self.topic_head(states)[0].softmax(-1).numpy() if self.topic_head is not None
+                  else np.zeros((n, 0), dtype=np.float32))
+        return PageDecoded(tags, self.pair_logits(states)[0].numpy(), topics)
 
     # ------------------------------------------------------------------------------- persistence
     FILE = "page_model.safetensors"

@@ -19,7 +19,7 @@ from newsseg.model.decoding import decode_pages
 from newsseg.model.linker import LearnedLinker
 from newsseg.model.loading import ModelLoadError, check_model_dir, check_shapes, load_part
 from newsseg.model.modeling import SegmenterModel, add_layout_inputs
-from newsseg.model.page_model import PageModel
+from newsseg.model.page_model import PageDecoded, PageModel
 from newsseg.model.tokenizer import builtin_tokenizer, load_tokenizer
 from newsseg.model.topic import NgramTopicModel, assign_topics, topic_evidence
 from newsseg.paths import shipped_model_dir
@@ -288,25 +288,28 @@ class Segmenter:
         views = [simplified_view(p.text, self.traditional) for p in chunk]
         originals = chunk
         chunk = [Page(p.id, text, []) if converted else p for p, (text, converted) in zip(chunk, views)]
+        line_masses: list[np.ndarray | None] = []  # the page model's line-state topic of each article
         if self.page_model is not None:
             probs, decoded = [], []
             for p, e, b, t, h in self.page_states(chunk, batch_size):
                 probs.append((p, e, b, t))
                 if b is not None:
                     decoded.append(self._decode_with_page_model(p, e, b, t, h))
-            done = iter(decoded)
+                    line_masses.append(decoded[-1][1])
+            done = iter(d[0] for d in decoded)
         else:
             probs = list(self.page_probs(chunk, batch_size))
             done = iter(decode_pages([(p, e.char_index, b, t) for p, e, b, t in probs if b is not None],
                                      self.config.topic_labels, self.config.link, self.config.line_head,
                                      LearnedLinker.from_dict(self.config.linker)))
         pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
-        if self.article_topic is not None:
-            # One article-level decision per article: encoder votes and the article's n-grams.
-            weight = float(self.config.article_topic.get("weight", 0.5))
+        if self.article_topic is not None or any(m is not None for m in line_masses):
+            # One article-level decision per article: encoder votes, the page model's line states, n-grams.
+            weight = float(self.config.article_topic.get("weight", 0.5)) if self.article_topic is not None else 0.0
             done_pages = [(p, e.char_index, t) for p, (_, e, b, t) in zip(pages, probs) if b is not None]
             evidence = topic_evidence([p for p, _, _ in done_pages], [ci for _, ci, _ in done_pages],
-                                      [t for _, _, t in done_pages], self.article_topic)
+                                      [t for _, _, t in done_pages], self.article_topic, line_masses or None,
+                                      self.page_model.cfg.topic_state_weight if self.page_model is not None else 0.0)
             for (page, _, _), (mass, ngrams) in zip(done_pages, evidence):
                 assign_topics(page, mass, ngrams, weight, self.config.topic_labels)
         calibrate_scores(pages, self.config.score_calibration)
@@ -316,28 +319,30 @@ class Segmenter:
             pages[i].source, pages[i].encoding = orig.source, orig.encoding
         yield from pages
 
-    def _decode_with_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray) -> Page:
+    def _decode_with_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray
+                                ) -> tuple[Page, np.ndarray | None]:
         from newsseg.model.article_scores import score_articles
+        from newsseg.model.topic import line_topic_mass
 
-        pred, lines, logits = self.decode_page_model(page, enc, b, t, h)
-        score_articles(pred, enc.char_index, lines, logits, self.config.score_calibration)
-        return pred
+        pred, lines, dec = self.decode_page_model(page, enc, b, t, h)
+        score_articles(pred, enc.char_index, lines, dec.logits, self.config.score_calibration)
+        return pred, line_topic_mass(pred, enc.char_index, lines, dec.topics) if dec.topics.shape[1] else None
 
     def decode_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray
-                          ) -> tuple[Page, Sequence[tuple[int, int]], np.ndarray]:
+                          ) -> tuple[Page, Sequence[tuple[int, int]], PageDecoded]:
         """One page decoded with the page model from :meth:`page_states` outputs, with raw article scores;
-        also the page's lines (token ranges) and the pair log-odds between them, which article scores
-        are fitted on (:mod:`newsseg.model.article_scores`)."""
+        also the page's lines (token ranges) and what the page model said of them (tags, pair log-odds
+        which article scores are fitted on (:mod:`newsseg.model.article_scores`), line topics)."""
         from newsseg.model.page_decoding import decode_with_page_model
         from newsseg.model.page_features import page_line_inputs
 
         assert self.page_model is not None
-        lines, feats = page_line_inputs(page.text, enc.char_index, b, h)
-        tags, logits = self.page_model.decode(feats)
+        lines, feats = page_line_inputs(page.text, enc.char_index, b, h, self.page_model.cfg.line_split)
+        dec = self.page_model.decode(feats)
         pred = decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
-                                      tags, logits, self.page_model.cfg, self.config.link,
+                                      dec.tags, dec.logits, self.page_model.cfg, self.config.link,
                                       LearnedLinker.from_dict(self.config.linker))
-        return pred, lines, logits
+        return pred, lines, dec
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

@@ -138,6 +138,24 @@ def encoder_topic_mass(page: Page, char_index: np.ndarray, probs: np.ndarray) ->
     return out
 
 
+def line_topic_mass(page: Page, char_index: np.ndarray, lines: Sequence[tuple[int, int]],
+                    line_topics: np.ndarray) -> np.ndarray:
+    """``[n_articles, n_topics]``: each article's mean line topic distribution from the page model's
+    topic head (the lines whose first character lies in one of its spans; uniform if none does)."""
+    k = line_topics.shape[1]
+    out = np.full((len(page.articles), k), 1.0 / max(k, 1))
+    if not len(lines) or not k:
+        return out
+    firsts = char_index[[a for a, _ in lines]]
+    for i, art in enumerate(page.articles):
+        inside = np.zeros(len(firsts), dtype=bool)
+        for s in art.spans:
+            inside |= (firsts >= s.start) & (firsts < s.end)
+        if inside.any():
+            out[i] = line_topics[inside].mean(0)
+    return out
+
+
 def combine(encoder: np.ndarray, ngrams: np.ndarray | None, weight: float) -> np.ndarray:
     """Log-linear mix of the two distributions (rows), renormalised; ``weight`` is the n-gram share."""
     if ngrams is None or weight <= 0:
@@ -159,14 +177,23 @@ def assign_topics(page: Page, encoder: np.ndarray, ngrams: np.ndarray | None, we
 
 
 def topic_evidence(pages: Sequence[Page], char_indexes: Sequence[np.ndarray], topic_probs: Sequence[np.ndarray],
-                   model: NgramTopicModel) -> list[tuple[np.ndarray, np.ndarray]]:
+                   model: NgramTopicModel | None, line_masses: Sequence[np.ndarray | None] | None = None,
+                   line_weight: float = 0.0) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Per decoded page, ``(encoder mass, n-gram probabilities)`` of its articles (rows in article
-    order), ready for :func:`assign_topics`. The n-gram model reads all articles of all pages in one call."""
+    order), ready for :func:`assign_topics`. The n-gram model reads all articles of all pages in one call.
+
+    ``line_masses``: per page, the page model's :func:`line_topic_mass` (or ``None``), mixed into the
+    encoder mass at ``line_weight`` by :func:`combine`. Without ``model`` the n-gram part is ``None``.
+    """
     texts = [article_texts(p) for p in pages]
-    flat = model.predict_proba([t for ts in texts for t in ts]) if any(texts) else np.zeros((0, len(model.labels)))
+    flat = (model.predict_proba([t for ts in texts for t in ts]) if model is not None and any(texts) else None)
     out, at = [], 0
-    for page, ci, tp, ts in zip(pages, char_indexes, topic_probs, texts):
-        out.append((encoder_topic_mass(page, ci, tp), flat[at:at + len(ts)]))
+    for i, (page, ci, tp, ts) in enumerate(zip(pages, char_indexes, topic_probs, texts)):
+        mass = encoder_topic_mass(page, ci, tp)
+        lines = line_masses[i] if line_masses is not None else None
+        if lines is not None and line_weight > 0:
+            mass = combine(mass, lines, line_weight)
+        out.append((mass, None if flat is None else flat[at:at + len(ts)]))
         at += len(ts)
     return out
 

@@ -58,6 +58,10 @@ class DataArguments:
         "help": "Share of the composed training and evaluation pages that are instead rendered as images "
                 "and read by Tesseract (`newsseg render`), with gold from the engine's character boxes; "
                 "built once into data.ocr_cache. Needs tesseract-ocr and tesseract-ocr-chi-sim."})
+    ocr_encoder: bool = field(default=True, metadata={
+        "help": "Whether the encoder trains on the OCR'd training pages. False: they are still built, for the page "
+                "model only, and the encoder keeps all data.compose_pages composed pages (mixed into the "
+                "encoder they cost it on clean text: train/README.md, 'OCR'd pages in training')."})
     ocr_cache: str | None = field(default=None, metadata={
         "help": "Cache of OCR'd pages (default $NEWSSEG_CACHE/ocr or ~/.cache/newsseg/ocr)."})
     ocr_render: dict[str, Any] = field(default_factory=dict, metadata={"help": "RenderConfig knobs."})
@@ -95,6 +99,13 @@ class PageFitArguments:
     link_loss_weight: float = field(default=1.0, metadata={"help": "Loss = CRF NLL per line + weight * pair BCE."})
     cross_fragment_only: bool = field(default=False, metadata={
         "help": "Pair BCE over lines of two different gold fragments only (not lines of one fragment)."})
+    line_split: str = field(default="gutters", metadata={
+        "help": "Units the page model tags: OCR lines cut 'none' (whole lines), 'gutters' (at 3+ spaces or a "
+                "column rule) or 'spaces' (at every inner space, so a headline glued to body text on one OCR "
+                "line is its own piece); newsseg.data.encoding.LINE_SPLITS."})
+    topic_loss_weight: float = field(default=0.5, metadata={
+        "help": "Weight of the line topic loss (a topic head on the page states, read once per assembled article "
+                "and mixed with the encoder's votes at a weight fitted on the decoder-fit pages); 0: no topic head."})
     epochs: float = field(default=8.0, metadata={"help": "Passes over the page model's training pages."})
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate (linear decay)."})
     batch_size: int = field(default=16, metadata={"help": "Pages (crops of max_lines) per step."})
@@ -103,6 +114,11 @@ class PageFitArguments:
         "help": "Continue the segmenter's own page model (its sizes and normalisation kept) instead of a new one: "
                 "fine-tuning on a few corrected pages of a new paper (data/ANNOTATION.md). Without fit pages its "
                 "fitted linking is kept as it is."})
+
+    def __post_init__(self) -> None:
+        from newsseg.data.encoding import check_line_split
+
+        check_line_split(self.line_split)
 
 
 @dataclass

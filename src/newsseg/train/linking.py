@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from newsseg.data.pages import Page
-from newsseg.model.decoding import DEFAULT_LINK, UNTUNED_KEYS, VITERBI_KEYS, decode_pages, fragment_blocks, link_blocks
+from newsseg.model.decoding import (DEFAULT_LINK, UNTUNED_KEYS, VITERBI_KEYS, decode_pages, fragment_blocks, gutter_split,
+                                     link_blocks)
 from newsseg.model.linker import LearnedLinker, fit_linker, linker_training_pairs
 from newsseg.model.segmenter import Segmenter
 
@@ -28,14 +29,14 @@ THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.25), 2))
 
 
 def fit_lines_on(cached: Sequence[tuple[Page, Any, np.ndarray, np.ndarray]], topics: Sequence[str],
-                 gutters: bool = True) -> dict[str, Any]:
+                 split: str = "gutters") -> dict[str, Any]:
     """Fit the line-level tagger (:mod:`newsseg.model.lines`) on pages with cached probabilities."""
     from newsseg.data.encoding import token_labels
     from newsseg.model.lines import fit_line_head, gold_line_tags, line_features, line_spans
 
     rows, tags = [], []
     for page, enc, b, _ in cached:
-        lines = line_spans(page.text, enc.char_index, gutters)
+        lines = line_spans(page.text, enc.char_index, split)
         rows.append(line_features(page.text, enc.char_index, b, lines))
         tags.append(gold_line_tags(token_labels(page, enc, topics)[0], lines))
     return fit_line_head(rows, tags)
@@ -77,7 +78,7 @@ def tune_linking(seg: Segmenter, pages: Sequence[Page], rounds: int = 3, batch_s
     head = seg.config.line_head if fit_lines is False else None
     current = {**DEFAULT_LINK, **seg.config.link}
     if fit_lines:
-        head = seg.config.line_head = fit_lines_on(cached, topics, bool(current["split_gutters"]))
+        head = seg.config.line_head = fit_lines_on(cached, topics, gutter_split(current))
 
     # With a line head the fragments do not depend on the weights: build them once.
     fixed = [fragment_blocks(p.text, e.char_index, b, t, current, head) for p, e, b, t in cached] \

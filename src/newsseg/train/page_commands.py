@@ -33,19 +33,21 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     if args.linking_only:
-        from newsseg.train.page_fit import fit_linking, page_examples
+        from newsseg.train.page_fit import fit_linking, fit_topic_state_weight, page_examples
 
         if seg.page_model is None:
             _err(f"--linking-only: {args.model} has no page model to re-fit")
             return EXIT_USAGE
         examples = page_examples(seg, fit, progress=not args.quiet, desc="page model: encoder pass (fit)")
         linking = fit_linking(seg.page_model, examples, seg.config.topic_labels, seg.config.link)
+        if seg.page_model.topic_head is not None:
+            linking["topic_state_weight"] = fit_topic_state_weight(seg.page_model, examples, seg)
         if args.calibrate:
             linking["score_calibration"] = fit_score_calibration(seg, fit)
         seg.save_pretrained(out)
         print(f"page model linking re-fitted on {len(examples)} pages: {json.dumps(linking)}; saved to {out}")
         return EXIT_OK
-    cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train)}.npz"
+    cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train, pa.line_split)}.npz"
     try:
         report = fit_page_model(seg, train, fit, pa, out / "page-trainer", progress=not args.quiet, cache=cache)
     except ValueError as e:

@@ -51,11 +51,15 @@ class PageExample:
     tags: np.ndarray
     articles: np.ndarray
     spans: np.ndarray
+    topics: np.ndarray
 
 
-def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16,
-                  progress: bool = True, desc: str = "page model: encoder pass") -> list[PageExample]:
-    """Run the encoder over gold pages (text only) and build their line vectors and targets."""
+def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16, progress: bool = True,
+                  desc: str = "page model: encoder pass", split: str | None = None) -> list[PageExample]:
+    """Run the encoder over gold pages (text only) and build their line vectors and targets, with lines
+    cut by ``split`` (default: as the segmenter's page model was trained, else at gutters)."""
+    if split is None:
+        split = seg.page_model.cfg.line_split if seg.page_model is not None else "gutters"
     from tqdm.auto import tqdm
 
     topics = list(seg.config.topic_labels)
@@ -64,58 +68,61 @@ def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16,
     for gold, (_, enc, b, t, h) in zip(golds, seg.page_states(texts, batch_size)):
         if b is None:
             continue
-        lines, feats = page_line_inputs(gold.text, enc.char_index, b, h)
+        lines, feats = page_line_inputs(gold.text, enc.char_index, b, h, split)
         if not lines:
             continue
-        tags, arts, spans = gold_line_targets(gold, enc, lines, topics)
-        out.append(PageExample(gold, enc.char_index, b, t, lines, feats, tags, arts, spans))
+        out.append(PageExample(gold, enc.char_index, b, t, lines, feats, *gold_line_targets(gold, enc, lines, topics)))
     return out
 
 
 @dataclass
 class LineSeq:
-    """A page reduced to what training reads: line vectors, gold tags, gold article and span ids."""
+    """A page reduced to what training reads: line vectors, gold tags, gold article, span and topic ids."""
 
     features: np.ndarray
     tags: np.ndarray
     articles: np.ndarray
     spans: np.ndarray
+    topics: np.ndarray
 
 
-def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = None, progress: bool = True
-                   ) -> list[LineSeq]:
+def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = None, progress: bool = True,
+                   split: str = "gutters") -> list[LineSeq]:
     """Training sequences of gold pages, read from ``cache`` (an ``.npz``) when it exists, else built and
     written there: the encoder pass over thousands of pages costs minutes, a re-run with other page-model
-    settings need not repeat it. The cache name should say which encoder and pages it holds."""
+    settings need not repeat it. The cache name should say which encoder, pages and line split it holds."""
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as z:  # each z[key] reads the whole array: read each once
-            lengths, feats, tags, arts, spans = z["lengths"], z["features"], z["tags"], z["articles"], z["spans"]
+            lengths, arrays = z["lengths"], [z[k] for k in LINE_ARRAYS]
         cuts = np.cumsum(np.concatenate([[0], lengths]))
-        return [LineSeq(feats[a:b], tags[a:b], arts[a:b], spans[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
-    seqs = [LineSeq(ex.features, ex.tags, ex.articles, ex.spans)
-            for ex in page_examples(seg, golds, progress=progress, desc="page model: encoder pass (train)")]
+        return [LineSeq(*(x[a:b] for x in arrays)) for a, b in zip(cuts[:-1], cuts[1:])]
+    seqs = [LineSeq(ex.features, ex.tags, ex.articles, ex.spans, ex.topics)
+            for ex in page_examples(seg, golds, progress=progress, desc="page model: encoder pass (train)", split=split)]
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, lengths=np.array([len(q.tags) for q in seqs]), features=np.vstack([q.features for q in seqs]),
-                 tags=np.concatenate([q.tags for q in seqs]), articles=np.concatenate([q.articles for q in seqs]),
-                 spans=np.concatenate([q.spans for q in seqs]))
+        np.savez(cache, lengths=np.array([len(q.tags) for q in seqs]),
+                 **{k: np.concatenate([getattr(q, k) for q in seqs]) for k in LINE_ARRAYS})
     return seqs
 
 
-CACHE_VERSION = "lines-v2"  # bump when line vectors or targets change: older caches are then not read
+LINE_ARRAYS = ("features", "tags", "articles", "spans", "topics")  # LineSeq's fields, as the cache stores them
+CACHE_VERSION = "lines-v3"  # bump when line vectors or targets change: older caches are then not read
 
 
-def cache_key(model_dir: str | Path, files: Sequence[str | Path]) -> str:
-    """A name for the sequences of ``files`` under the encoder in ``model_dir`` (content hashes)."""
+def cache_key(model_dir: str | Path, files: Sequence[str | Path], split: str = "gutters") -> str:
+    """A name for the sequences of ``files`` under the encoder in ``model_dir`` (content hashes) with
+    lines cut by ``split``."""
     import hashlib
 
     h = hashlib.sha1(CACHE_VERSION.encode())
+    if split != "gutters":  # the older caches, all gutter-split, keep their names
+        h.update(split.encode())
     for f in [Path(model_dir) / "model.safetensors", *map(Path, files)]:
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
-class _Crops(torch.utils.data.Dataset):
+class LineCrops(torch.utils.data.Dataset):
     """Training items: a random window of at most ``max_lines`` lines of each page, new each epoch."""
 
     def __init__(self, examples: Sequence[LineSeq | PageExample], max_lines: int, seed: int, random: bool = True):
@@ -131,7 +138,7 @@ class _Crops(torch.utils.data.Dataset):
         a = int(self.rng.integers(0, n - self.max_lines + 1)) if self.random and n > self.max_lines else 0
         b = a + min(n, self.max_lines)
         return {"features": ex.features[a:b], "tags": consistent_tags(ex.tags[a:b]), "articles": ex.articles[a:b],
-                "spans": ex.spans[a:b]}
+                "spans": ex.spans[a:b], "topics": ex.topics[a:b]}
 
 
 def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
@@ -142,6 +149,7 @@ def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
     tags = torch.zeros(len(items), n, dtype=torch.long)
     arts = torch.full((len(items), n), -1, dtype=torch.long)
     spans = torch.full((len(items), n), -1, dtype=torch.long)
+    topics = torch.full((len(items), n), -100, dtype=torch.long)
     mask = torch.zeros(len(items), n, dtype=torch.bool)
     for r, it in enumerate(items):
         k = len(it["tags"])
@@ -149,16 +157,18 @@ def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
         tags[r, :k] = torch.from_numpy(it["tags"])
         arts[r, :k] = torch.from_numpy(it["articles"])
         spans[r, :k] = torch.from_numpy(it["spans"])
+        topics[r, :k] = torch.from_numpy(it["topics"])
         mask[r, :k] = True
-    return {"features": feats, "mask": mask, "tags": tags, "articles": arts, "spans": spans}
+    return {"features": feats, "mask": mask, "tags": tags, "articles": arts, "spans": spans, "topics": topics}
 
 
 def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArguments, output_dir: str | Path,
-                     progress: bool = True, init: PageModel | None = None) -> PageModel:
+                     progress: bool = True, init: PageModel | None = None, n_topics: int = 0) -> PageModel:
     """Train a page model on examples with the ``Trainer`` (no evaluation pages: see the module doc).
 
     ``init``: continue this model (a copy: its sizes, normalisation and fitted linking are kept)
-    instead of building a new one from ``args``.
+    instead of building a new one from ``args``. ``n_topics``: give a new model a topic head over
+    that many topics (when ``args.topic_loss_weight > 0``).
     """
     from transformers import Trainer, TrainingArguments
 
@@ -171,7 +181,9 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
         std = x.std(0)
         cfg = PageModelConfig(n_features=x.shape[1], hidden=args.hidden, layers=args.layers, heads=args.heads,
                               ff=2 * args.hidden, max_lines=args.max_lines, link_loss_weight=args.link_loss_weight,
-                              cross_fragment_only=args.cross_fragment_only,
+                              cross_fragment_only=args.cross_fragment_only, line_split=args.line_split,
+                              n_topics=n_topics if args.topic_loss_weight > 0 else 0,
+                              topic_loss_weight=args.topic_loss_weight,
                               mean=x.mean(0).tolist(), std=np.where(std > 1e-6, std, 1.0).tolist())
         model = PageModel(cfg)
     targs = TrainingArguments(
@@ -179,7 +191,7 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
         per_device_train_batch_size=args.batch_size, lr_scheduler_type="linear", warmup_steps=0.05,
         weight_decay=0.01, logging_steps=50, save_strategy="no", report_to=[], seed=args.seed,
         remove_unused_columns=False, disable_tqdm=not progress, use_cpu=True, dataloader_num_workers=0)
-    trainer = Trainer(model=model, args=targs, train_dataset=_Crops(train, args.max_lines, args.seed),
+    trainer = Trainer(model=model, args=targs, train_dataset=LineCrops(train, args.max_lines, args.seed),
                       data_collator=collate)
     trainer.train()
     return model.eval()
@@ -192,7 +204,7 @@ def decode_examples(model: PageModel, examples: Sequence[PageExample], topics: S
     from newsseg.model.page_decoding import decode_with_page_model
 
     return [decode_with_page_model(ex.page.id, ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
-                                   topics, ex.lines, *model.decode(ex.features), model.cfg, link, hand)
+                                   topics, ex.lines, *model.decode(ex.features)[:2], model.cfg, link, hand)
             for ex in examples]
 
 
@@ -229,7 +241,7 @@ def fit_linking(model: PageModel, fit: Sequence[PageExample], topics: Sequence[s
     # are linked: built once, every trial below only links.
     prepared = []
     for ex in fit:
-        tags, logits = model.decode(ex.features)
+        tags, logits, _ = model.decode(ex.features)
         blocks, starts = page_model_blocks(ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
                                            ex.lines, tags, w)
         prepared.append((blocks, starts, logits))
@@ -266,6 +278,32 @@ def fit_linking(model: PageModel, fit: Sequence[PageExample], topics: Sequence[s
     return out
 
 
+TOPIC_STATE_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def fit_topic_state_weight(model: PageModel, fit: Sequence[PageExample], seg: Segmenter) -> dict[str, Any]:
+    """Fit ``model.cfg.topic_state_weight``, the share of the line states' topic against the encoder's token
+    votes in an article's topic (the n-gram model keeps its weight), by topic macro-F1 of the decoder-fit
+    pages as the page model assembles them; ties go to the smaller share."""
+    from newsseg.evaluate.metrics import score_corpus
+    from newsseg.model.topic import assign_topics, line_topic_mass, topic_evidence
+
+    topics = list(seg.config.topic_labels)
+    preds = decode_examples(model, fit, topics, seg.config.link, LearnedLinker.from_dict(seg.config.linker))
+    masses = [line_topic_mass(p, ex.char_index, ex.lines, model.decode(ex.features).topics) for p, ex in zip(preds, fit)]
+    ngram_weight = float(seg.config.article_topic.get("weight", 0.5)) if seg.article_topic is not None else 0.0
+    scores: dict[float, float] = {}
+    for w in TOPIC_STATE_WEIGHTS:
+        evidence = topic_evidence(preds, [ex.char_index for ex in fit], [ex.topic_probs for ex in fit],
+                                  seg.article_topic, masses, w)
+        for p, (mass, ngrams) in zip(preds, evidence):  # every article's topic is set again at each weight
+            assign_topics(p, mass, ngrams, ngram_weight, topics)
+        scores[w] = float(score_corpus([ex.page for ex in fit], preds, topics)["overall"]["topic_macro_f1"] or 0.0)
+    model.cfg.topic_state_weight = max(TOPIC_STATE_WEIGHTS, key=lambda w: (scores[w], -w))
+    logger.info("page model topic: macro-F1 by line-state share %s -> %s", scores, model.cfg.topic_state_weight)
+    return {"macro_f1_by_weight": {str(w): round(v, 4) for w, v in scores.items()}, "weight": model.cfg.topic_state_weight}
+
+
 def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Sequence[Page], args: PageFitArguments,
                    output_dir: str | Path, progress: bool = True, cache: Path | None = None) -> dict[str, Any]:
     """Train the page model, fit its threshold, install it in ``seg``; returns what was measured.
@@ -277,12 +315,15 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
         raise ValueError("page_model.warm_start: the segmenter has no page model to continue")
     if not fit_pages and init is None:
         raise ValueError("a new page model needs decoder-fit pages to fit its linking on")
-    train = line_sequences(seg, train_pages, cache, progress)
-    model = train_page_model(train, args, output_dir, progress, init=init)
+    split = init.cfg.line_split if init is not None else args.line_split
+    train = line_sequences(seg, train_pages, cache, progress, split)
+    model = train_page_model(train, args, output_dir, progress, init=init, n_topics=len(seg.config.topic_labels))
     linking: dict[str, Any] = {"linking": "kept from the model continued"}
     if fit_pages:
-        fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)")
+        fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)", split=split)
         linking = fit_linking(model, fit, seg.config.topic_labels, seg.config.link)
+        if model.topic_head is not None:
+            linking["topic_state_weight"] = fit_topic_state_weight(model, fit, seg)
     seg.page_model = model
     return {"train_pages": len(train), "fit_pages": len(fit_pages), **linking, "stacked": bool(model.cfg.stack),
             "warm_start": init is not None}

@@ -58,9 +58,9 @@ def _logistic(seg: Segmenter, golds: Sequence[Page], blank: Sequence[Page], batc
         if b is None:
             preds.append(Page(p.id, p.text, []))
             continue
-        pred, lines, logits = seg.decode_page_model(p, e, b, t, h)
+        pred, lines, dec = seg.decode_page_model(p, e, b, t, h)
         preds.append(pred)
-        rows.append(article_features(pred, e.char_index, lines, logits))
+        rows.append(article_features(pred, e.char_index, lines, dec.logits))
     raw, right = article_outcomes(golds, preds)
     x = np.vstack(rows) if rows else np.zeros((0, len(FEATURES)))
     if len(x) != len(raw):

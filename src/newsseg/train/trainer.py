@@ -55,8 +55,10 @@ def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
     if split == "eval" and files:
         return files
     n_ocr = round(n * data.ocr_share)
-    n -= n_ocr
-    if n_ocr > 0:
+    if n_ocr > 0 and split == "train" and not data.ocr_encoder:
+        _ocr_split(data, out, split, n_ocr)  # for the page model (_fit_page_model reads it), not the encoder
+    elif n_ocr > 0:
+        n -= n_ocr
         files.append(str(_ocr_split(data, out, split, n_ocr)))
     if n > 0:
         path = out / f"composed-{split}.jsonl"
@@ -206,7 +208,7 @@ def _fit_page_model(seg: Segmenter, config: RunConfig, out: Path, fit_pages: lis
     files = compose_split(data, page_dir, "train") + ([str(out / "ocr-train.jsonl")]
                                                       if (out / "ocr-train.jsonl").exists() else [])
     pages = [p for f in files for p in read_pages(f, topics=None)]
-    return fit_page_model(seg, pages, fit_pages, pc, page_dir / "trainer", progress, cache=page_dir / "train-lines.npz")
+    return fit_page_model(seg, pages, fit_pages, pc, page_dir / "trainer", progress, cache=page_dir / f"train-lines-{pc.line_split}.npz")
 
 
 def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
