@@ -72,13 +72,15 @@ def test_space_split_cuts_at_every_inner_space_and_unknown_splits_are_refused() 
     from newsseg.train.args import PageFitArguments
 
     # what Tesseract writes for a headline over three columns read with the first column's text
-    text = "新春年货节开市 本报讯近日，全市\n　　第二行文字     另一栏\n"
+    text = "新春年货节开市 本报讯近日，全市\n　　第二行文字     另一栏\n甲栏 | 乙栏\n"
     ci = np.arange(len(text))
     cuts = {split: [text[s:e] for s, e in zip(*line_token_spans(text, ci, split=split))]
             for split in ("none", "gutters", "spaces")}
-    assert cuts["none"] == ["新春年货节开市 本报讯近日，全市", "第二行文字     另一栏"]
-    assert cuts["gutters"] == ["新春年货节开市 本报讯近日，全市", "第二行文字", "另一栏"]
-    assert cuts["spaces"] == ["新春年货节开市", "本报讯近日，全市", "第二行文字", "另一栏"]  # indentation is not a cut
+    assert cuts["none"] == ["新春年货节开市 本报讯近日，全市", "第二行文字     另一栏", "甲栏 | 乙栏"]
+    assert cuts["gutters"] == ["新春年货节开市 本报讯近日，全市", "第二行文字", "另一栏", "甲栏 |", "乙栏"]
+    # indentation is not a cut; a column rule with its spaces is one cut (the rule stays with the left
+    # piece, as for gutters) and the next piece starts after it
+    assert cuts["spaces"] == ["新春年货节开市", "本报讯近日，全市", "第二行文字", "另一栏", "甲栏 |", "乙栏"]
     with pytest.raises(ValueError, match="expected one of none, gutters, spaces"):
         check_line_split("words")
     with pytest.raises(ValueError, match="line split 'words'"):

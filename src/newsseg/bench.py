@@ -396,7 +396,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     kw: dict[str, Any] = dict(pages=args.pages, rss_pages=ints(args.rss_pages), big_page_mb=args.big_page_mb,
                               scaling=ints(args.scaling), dev=args.dev, train_steps=args.train_steps)
     if args.quick:
-        kw.update({k: v for k, v in QUICK.items() if k != "dev" or args.dev is None})
+        kw.update({k: v for k, v in QUICK.items() if (k != "dev" or args.dev is None)
+                   and (k != "train_steps" or args.train_steps)})  # an explicit --train-steps 0 stays 0
     model = args.model or str(default_model_dir())
     try:
         r = run_bench(model, seed=args.seed, batch_size=args.batch_size, threads=args.threads,

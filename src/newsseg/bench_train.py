@@ -37,24 +37,31 @@ class _Recording:
 
 def _trainer_seconds(model: torch.nn.Module, dataset: Any, collate: _Recording, steps: int, batch_size: int,
                      out: Path) -> float:
-    """Wall seconds of ``steps`` Trainer steps (AdamW, linear schedule, no logging, evaluation or saving)."""
-    from transformers import Trainer, TrainingArguments
+    """Wall seconds of Trainer steps 2..``steps`` (AdamW, linear schedule, no logging, evaluation or saving):
+    from the end of the first step to the end of the last, so set-up and the cold first step are out, as
+    the pure run's warm-up batch is; each step's time includes fetching and collating its batch."""
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    ends: list[float] = []
+
+    class _StepEnds(TrainerCallback):
+        def on_step_end(self, *args: Any, **kwargs: Any) -> None:
+            ends.append(time.perf_counter())
 
     args = TrainingArguments(output_dir=str(out), max_steps=steps, per_device_train_batch_size=batch_size,
                              learning_rate=1e-4, lr_scheduler_type="linear", save_strategy="no", report_to=[],
                              logging_strategy="no", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
                              remove_unused_columns=False, seed=0)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[_StepEnds()])
     trainer.model_accepts_loss_kwargs = False
-    t = time.perf_counter()
     trainer.train()
-    return time.perf_counter() - t
+    return ends[-1] - ends[0]
 
 
 def _pure_seconds(model: torch.nn.Module, batches: Sequence[dict[str, torch.Tensor]]) -> float:
-    """Wall seconds of forward + backward over ``batches`` (one untimed warm-up batch first)."""
+    """Wall seconds of forward + backward over ``batches[1:]``, after ``batches[0]`` as a warm-up."""
     model.train()
-    for i, batch in enumerate([batches[0], *batches]):
+    for i, batch in enumerate(batches):
         if i == 1:
             t = time.perf_counter()
         model.zero_grad(set_to_none=True)
@@ -64,17 +71,20 @@ def _pure_seconds(model: torch.nn.Module, batches: Sequence[dict[str, torch.Tens
 
 def _measure(model: torch.nn.Module, dataset: Any, collate: Callable[[list[Any]], dict[str, torch.Tensor]],
              steps: int, batch_size: int, out: Path, count: Callable[[dict[str, torch.Tensor]], int]) -> dict[str, Any]:
+    if steps < 2:
+        raise ValueError("training throughput needs 2 or more steps (the first is a warm-up)")
     rec = _Recording(collate)
     trainer_s = _trainer_seconds(copy.deepcopy(model), dataset, rec, steps, batch_size, out)
     batches = rec.batches[:steps]  # the loader may draw one batch ahead
-    return {"steps": len(batches), "batch_size": batch_size, "units": sum(count(b) for b in batches),
+    return {"steps": len(batches) - 1, "batch_size": batch_size, "units": sum(count(b) for b in batches[1:]),
             "trainer_s": trainer_s, "pure_s": _pure_seconds(copy.deepcopy(model), batches)}
 
 
 def train_throughput(model_dir: str, pages: int = 60, steps: int = 20, seed: int = 0, batch_size: int = 16
                      ) -> dict[str, Any]:
     """Time ``steps`` training steps of the encoder (and of the page model, if the model has one) on
-    windows / line sequences of ``pages`` composed training-split pages; see the module doc."""
+    windows / line sequences of ``pages`` composed training-split pages; the first step of each is a
+    warm-up, so the figures cover ``steps - 1`` steps. See the module doc."""
     from newsseg.data.composer import compose_pages
     from newsseg.data.corpus import load_corpus
     from newsseg.data.pages import write_pages
@@ -94,7 +104,7 @@ def train_throughput(model_dir: str, pages: int = 60, steps: int = 20, seed: int
                                 lambda b: int(b["attention_mask"].sum()))
         if seg.page_model is not None:
             cfg = seg.page_model.cfg
-            examples = page_examples(seg, golds, progress=False, split=cfg.line_split)
+            examples = page_examples(seg, golds, progress=False)
             r["page_model"] = _measure(seg.page_model, LineCrops(examples, cfg.max_lines, seed), collate, steps,
                                        batch_size, tmpd / "page", lambda b: int(b["mask"].sum()))
     return r

@@ -197,6 +197,13 @@ def cmd_fit_decoder(args: argparse.Namespace) -> int:
         fit = fit_article_topic(seg, load_corpus(args.corpus or DEFAULT_CORPUS_DIR, split="train"), pages)
         print(f"article topic model fitted: topic macro-F1 by n-gram weight {fit['macro_f1_by_weight']}, "
               f"weight {fit['weight']}")
+        if seg.page_model is not None and seg.page_model.topic_head is not None:
+            # the line states' share was fitted beside the old n-gram weight: fit it again beside the new one
+            from newsseg.train.page_fit import fit_topic_state_weight, page_examples
+
+            fit = fit_topic_state_weight(seg.page_model, page_examples(seg, pages, progress=False), seg)
+            print(f"page model line-state topic share: macro-F1 by share {fit['macro_f1_by_weight']}, "
+                  f"share {fit['weight']}")
     seg.save_pretrained(args.model)
     print(f"saved to {args.model}")
     return EXIT_OK

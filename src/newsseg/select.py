@@ -38,7 +38,7 @@ def page_uncertainty(seg: Any, pages: Sequence[Page], batch_size: int = 16) -> l
 
     out = []
     pm = getattr(seg, "page_model", None)
-    split = pm.cfg.line_split if pm is not None else "gutters"
+    split = seg.line_split
     for page, enc, b, _, h in seg.page_states((Page(p.id, p.text, []) for p in pages), batch_size, hidden=pm is not None):
         tags = links = 0.0
         if b is not None:

@@ -147,7 +147,7 @@ GUTTER_RE = re.compile(r"(?<=\S)(?:[ \t\u3000]{3,}|[ \t\u3000]*[|｜][ \t\u3000]
 # line's inner space is mostly where the engine joined two things: a headline set across three columns
 # read on one line with the first column's text, two columns read across with a narrow gap, a headline's
 # own space. Splitting there makes each a piece the page model can tag and link on its own.
-SPACE_SPLIT_RE = re.compile(r"(?<=\S)(?:[ \t\u3000]+|[ \t\u3000]*[|｜][ \t\u3000]*)(?=\S)")
+SPACE_SPLIT_RE = re.compile(r"(?<=\S)(?:[ \t\u3000]*[|｜][ \t\u3000]*|[ \t\u3000]+)(?=\S)")  # a rule first: " | " is one cut
 # How an OCR line is cut into the units that are tagged (a span can start only where a unit starts).
 LINE_SPLITS: dict[str, re.Pattern[str] | None] = {"none": None, "gutters": GUTTER_RE, "spaces": SPACE_SPLIT_RE}
 

@@ -5,7 +5,7 @@ the article continues can be hundreds of lines apart. This model gives every lin
 the whole page: each line is one vector (the encoder's hidden states pooled over the line, its
 boundary probabilities and the line's shape, see :mod:`newsseg.model.page_features`), and a
 transformer over all lines of a page (windows of ``max_lines`` with overlap on longer pages) gives
-each line a page-level state. Two heads read the states:
+each line a page-level state. Heads read the states:
 
 * line tags (``O``, ``B-``/``I-headline``, ``B-``/``I-body``) from a linear-chain CRF, whose learned
   transitions replace the hand-set Viterbi penalties; impossible BIO moves are pinned at -1e4;
@@ -19,7 +19,7 @@ normalisation in ``config.page_model``, like the article topic model: no pickles
 
 Example::
 
-    import torch
+    import numpy as np, torch
     from newsseg.model.page_model import PageModel, PageModelConfig
     model = PageModel(PageModelConfig(n_features=20, hidden=32, layers=1, heads=2, n_topics=5))
     out = model(torch.randn(2, 7, 20), torch.ones(2, 7, dtype=torch.bool))
@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torchcrf import CRF
 
-from newsseg.data.encoding import LABEL_ROLE
+from newsseg.data.encoding import IGNORE_INDEX, LABEL_ROLE, check_line_split
 
 N_TAGS = 5
 NEG = -1e4  # score of a BIO move that cannot happen (finite, so the CRF's logsumexp stays finite)
@@ -78,6 +78,9 @@ class PageModelConfig:
     # Log-linear share of the line states' topic against the encoder's token votes in an article's
     # topic (newsseg.model.topic.combine), fitted on the decoder-fit pages; 0 = token votes only.
     topic_state_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_line_split(self.line_split)  # a bad value in a saved config fails at load, not at predict
 
 
 class PageDecoded(NamedTuple):
@@ -159,7 +162,7 @@ class PageModel(nn.Module):
                 loss = loss + self.cfg.link_loss_weight * self._link_loss(h, mask, articles, spans)
             if topics is not None and self.topic_head is not None and (topics[mask] >= 0).any():
                 loss = loss + self.cfg.topic_loss_weight * nn.functional.cross_entropy(
-                    self.topic_head(h)[mask].float(), topics[mask], ignore_index=-100)
+                    self.topic_head(h)[mask].float(), topics[mask], ignore_index=IGNORE_INDEX)
             out["loss"] = loss
         return out
 

@@ -305,7 +305,7 @@ class Segmenter:
         pages = [Page(page.id, page.text, []) if b is None else next(done) for page, _, b, _ in probs]
         if self.article_topic is not None or any(m is not None for m in line_masses):
             # One article-level decision per article: encoder votes, the page model's line states, n-grams.
-            weight = float(self.config.article_topic.get("weight", 0.5)) if self.article_topic is not None else 0.0
+            weight = self.ngram_topic_weight
             done_pages = [(p, e.char_index, t) for p, (_, e, b, t) in zip(pages, probs) if b is not None]
             evidence = topic_evidence([p for p, _, _ in done_pages], [ci for _, ci, _ in done_pages],
                                       [t for _, _, t in done_pages], self.article_topic, line_masses or None,
@@ -326,13 +326,16 @@ class Segmenter:
 
         pred, lines, dec = self.decode_page_model(page, enc, b, t, h)
         score_articles(pred, enc.char_index, lines, dec.logits, self.config.score_calibration)
-        return pred, line_topic_mass(pred, enc.char_index, lines, dec.topics) if dec.topics.shape[1] else None
+        assert self.page_model is not None
+        if not dec.topics.shape[1] or self.page_model.cfg.topic_state_weight <= 0:
+            return pred, None  # no topic head, or its share was fitted to 0: topics as before it existed
+        return pred, line_topic_mass(pred, enc.char_index, lines, dec.topics)
 
     def decode_page_model(self, page: Page, enc: Encoded, b: np.ndarray, t: np.ndarray, h: np.ndarray
                           ) -> tuple[Page, Sequence[tuple[int, int]], PageDecoded]:
         """One page decoded with the page model from :meth:`page_states` outputs, with raw article scores;
-        also the page's lines (token ranges) and what the page model said of them (tags, pair log-odds
-        which article scores are fitted on (:mod:`newsseg.model.article_scores`), line topics)."""
+        also the page's lines (token ranges) and what the page model said of them: tags, line topics and
+        the pair log-odds that article scores are fitted on (:mod:`newsseg.model.article_scores`)."""
         from newsseg.model.page_decoding import decode_with_page_model
         from newsseg.model.page_features import page_line_inputs
 
@@ -343,6 +346,16 @@ class Segmenter:
                                       dec.tags, dec.logits, self.page_model.cfg, self.config.link,
                                       LearnedLinker.from_dict(self.config.linker))
         return pred, lines, dec
+
+    @property
+    def line_split(self) -> str:
+        """How the page model cuts OCR lines (its training setting; gutters without a page model)."""
+        return self.page_model.cfg.line_split if self.page_model is not None else "gutters"
+
+    @property
+    def ngram_topic_weight(self) -> float:
+        """Weight of the article n-gram topic model in an article's topic (0 without one)."""
+        return float(self.config.article_topic.get("weight", 0.5)) if self.article_topic is not None else 0.0
 
     def page_probs(self, chunk: list[Page], batch_size: int
                    ) -> Iterator[tuple[Page, Encoded, np.ndarray | None, np.ndarray | None]]:

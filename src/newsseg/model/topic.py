@@ -157,7 +157,8 @@ def line_topic_mass(page: Page, char_index: np.ndarray, lines: Sequence[tuple[in
 
 
 def combine(encoder: np.ndarray, ngrams: np.ndarray | None, weight: float) -> np.ndarray:
-    """Log-linear mix of the two distributions (rows), renormalised; ``weight`` is the n-gram share."""
+    """Log-linear mix of two distributions (rows), renormalised; ``weight`` is the second's share (the
+    n-gram model's, or the page model's line states' against the encoder's votes)."""
     if ngrams is None or weight <= 0:
         return encoder
     z = (1 - weight) * np.log(np.clip(encoder, 1e-9, None)) + weight * np.log(np.clip(ngrams, 1e-9, None))

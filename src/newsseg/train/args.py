@@ -56,8 +56,9 @@ class DataArguments:
     composer: dict[str, Any] = field(default_factory=dict, metadata={"help": "ComposerConfig knobs."})
     ocr_share: float = field(default=0.0, metadata={
         "help": "Share of the composed training and evaluation pages that are instead rendered as images "
-                "and read by Tesseract (`newsseg render`), with gold from the engine's character boxes; "
-                "built once into data.ocr_cache. Needs tesseract-ocr and tesseract-ocr-chi-sim."})
+                "and read by Tesseract (`newsseg render`), with gold from the engine's character boxes "
+                "(training pages: see data.ocr_encoder); built once into data.ocr_cache. Needs tesseract-ocr "
+                "and tesseract-ocr-chi-sim."})
     ocr_encoder: bool = field(default=True, metadata={
         "help": "Whether the encoder trains on the OCR'd training pages. False: they are still built, for the page "
                 "model only, and the encoder keeps all data.compose_pages composed pages (mixed into the "

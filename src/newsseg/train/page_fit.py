@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from newsseg.data.encoding import IGNORE_INDEX
 from newsseg.data.pages import Page
 from newsseg.model.linker import LearnedLinker
 from newsseg.model.lines import consistent_tags
@@ -58,8 +59,7 @@ def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16, p
                   desc: str = "page model: encoder pass", split: str | None = None) -> list[PageExample]:
     """Run the encoder over gold pages (text only) and build their line vectors and targets, with lines
     cut by ``split`` (default: as the segmenter's page model was trained, else at gutters)."""
-    if split is None:
-        split = seg.page_model.cfg.line_split if seg.page_model is not None else "gutters"
+    split = split or seg.line_split
     from tqdm.auto import tqdm
 
     topics = list(seg.config.topic_labels)
@@ -87,7 +87,7 @@ class LineSeq:
 
 
 def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = None, progress: bool = True,
-                   split: str = "gutters") -> list[LineSeq]:
+                   split: str | None = None) -> list[LineSeq]:
     """Training sequences of gold pages, read from ``cache`` (an ``.npz``) when it exists, else built and
     written there: the encoder pass over thousands of pages costs minutes, a re-run with other page-model
     settings need not repeat it. The cache name should say which encoder, pages and line split it holds."""
@@ -109,14 +109,18 @@ LINE_ARRAYS = ("features", "tags", "articles", "spans", "topics")  # LineSeq's f
 CACHE_VERSION = "lines-v3"  # bump when line vectors or targets change: older caches are then not read
 
 
+def fit_split(seg: Segmenter, args: PageFitArguments) -> str:
+    """The line split a page-model fit uses: a warm start keeps the continued model's own."""
+    return seg.line_split if args.warm_start and seg.page_model is not None else args.line_split
+
+
 def cache_key(model_dir: str | Path, files: Sequence[str | Path], split: str = "gutters") -> str:
     """A name for the sequences of ``files`` under the encoder in ``model_dir`` (content hashes) with
     lines cut by ``split``."""
     import hashlib
 
     h = hashlib.sha1(CACHE_VERSION.encode())
-    if split != "gutters":  # the older caches, all gutter-split, keep their names
-        h.update(split.encode())
+    h.update(split.encode())
     for f in [Path(model_dir) / "model.safetensors", *map(Path, files)]:
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
@@ -149,7 +153,7 @@ def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
     tags = torch.zeros(len(items), n, dtype=torch.long)
     arts = torch.full((len(items), n), -1, dtype=torch.long)
     spans = torch.full((len(items), n), -1, dtype=torch.long)
-    topics = torch.full((len(items), n), -100, dtype=torch.long)
+    topics = torch.full((len(items), n), IGNORE_INDEX, dtype=torch.long)
     mask = torch.zeros(len(items), n, dtype=torch.bool)
     for r, it in enumerate(items):
         k = len(it["tags"])
@@ -291,7 +295,7 @@ def fit_topic_state_weight(model: PageModel, fit: Sequence[PageExample], seg: Se
     topics = list(seg.config.topic_labels)
     preds = decode_examples(model, fit, topics, seg.config.link, LearnedLinker.from_dict(seg.config.linker))
     masses = [line_topic_mass(p, ex.char_index, ex.lines, model.decode(ex.features).topics) for p, ex in zip(preds, fit)]
-    ngram_weight = float(seg.config.article_topic.get("weight", 0.5)) if seg.article_topic is not None else 0.0
+    ngram_weight = seg.ngram_topic_weight
     scores: dict[float, float] = {}
     for w in TOPIC_STATE_WEIGHTS:
         evidence = topic_evidence(preds, [ex.char_index for ex in fit], [ex.topic_probs for ex in fit],
@@ -315,7 +319,7 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
         raise ValueError("page_model.warm_start: the segmenter has no page model to continue")
     if not fit_pages and init is None:
         raise ValueError("a new page model needs decoder-fit pages to fit its linking on")
-    split = init.cfg.line_split if init is not None else args.line_split
+    split = fit_split(seg, args)
     train = line_sequences(seg, train_pages, cache, progress, split)
     model = train_page_model(train, args, output_dir, progress, init=init, n_topics=len(seg.config.topic_labels))
     linking: dict[str, Any] = {"linking": "kept from the model continued"}

@@ -45,7 +45,9 @@ def compose_split(data: DataArguments, out: Path, split: str) -> list[str]:
     Training pages come from the corpus's ``train`` split. Eval pages (per-epoch evaluation and the
     decoder fit after training) come from its ``fit`` split, articles the encoder never trains on:
     a decoder stacked on the encoder must be fitted on what the encoder does with unseen text. A
-    corpus without ``fit.txt`` falls back to training articles, with a warning.
+    corpus without ``fit.txt`` falls back to training articles, with a warning. ``data.ocr_share`` of
+    the pages are OCR'd instead; with ``data.ocr_encoder`` off the OCR'd training pages are built for
+    the page model but left out of the returned (encoder) files.
     """
     from newsseg.data.composer import ComposerConfig, compose_pages
     from newsseg.data.corpus import DEFAULT_CORPUS_DIR, heldout_ids, load_corpus
@@ -199,7 +201,7 @@ def _fit_page_model(seg: Segmenter, config: RunConfig, out: Path, fit_pages: lis
     from dataclasses import replace
 
     from newsseg.data.pages import read_pages
-    from newsseg.train.page_fit import fit_page_model
+    from newsseg.train.page_fit import CACHE_VERSION, fit_page_model
 
     pc, dc = config.page_model, config.data
     data = replace(dc, seed=dc.seed + 200000, compose_pages=pc.compose_pages, ocr_share=0.0, train_files=[])
@@ -208,7 +210,7 @@ def _fit_page_model(seg: Segmenter, config: RunConfig, out: Path, fit_pages: lis
     files = compose_split(data, page_dir, "train") + ([str(out / "ocr-train.jsonl")]
                                                       if (out / "ocr-train.jsonl").exists() else [])
     pages = [p for f in files for p in read_pages(f, topics=None)]
-    return fit_page_model(seg, pages, fit_pages, pc, page_dir / "trainer", progress, cache=page_dir / f"train-lines-{pc.line_split}.npz")
+    return fit_page_model(seg, pages, fit_pages, pc, page_dir / "trainer", progress, cache=page_dir / f"train-lines-{CACHE_VERSION}-{pc.line_split}.npz")
 
 
 def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
