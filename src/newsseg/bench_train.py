@@ -14,7 +14,9 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +56,8 @@ def _trainer_seconds(model: torch.nn.Module, dataset: Any, collate: _Recording, 
                              remove_unused_columns=False, seed=0)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[_StepEnds()])
     trainer.model_accepts_loss_kwargs = False
-    trainer.train()
+    with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints its summary; the bench prints one table
+        trainer.train()
     return ends[-1] - ends[0]
 
 
