@@ -91,6 +91,25 @@ def test_decode_never_emits_an_impossible_move_even_when_emissions_ask_for_one()
     assert float(model.crf.transitions.detach()[0, 2]) == NEG
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 300])
+def test_numpy_viterbi_matches_the_crf_decode(n: int) -> None:
+    from newsseg.model.page_model import viterbi
+
+    model = _tiny()
+    g = torch.Generator().manual_seed(n)
+    with torch.no_grad():
+        model.crf.transitions.copy_(torch.randn(5, 5, generator=g))
+        model.crf.start_transitions.copy_(torch.randn(5, generator=g))
+        model.crf.end_transitions.copy_(torch.randn(5, generator=g))
+    model._pin()  # impossible moves at NEG, as when decoding
+    em = torch.randn(1, n, 5, generator=g) * 3
+    want = model.crf.decode(em, torch.ones(1, n, dtype=torch.bool))[0]
+    got = viterbi(em[0].numpy(), *(t.detach().numpy() for t in (model.crf.start_transitions,
+                                                                 model.crf.transitions, model.crf.end_transitions)))
+    assert got.tolist() == want and got.dtype == np.int64
+    assert viterbi(np.zeros((0, 5), dtype=np.float32), *(np.zeros(s) for s in (5, (5, 5), 5))).shape == (0,)
+
+
 def test_decode_of_a_page_longer_than_a_window() -> None:
     model = _tiny(max_lines=8)
     feats = np.random.default_rng(1).normal(size=(30, 6)).astype(np.float32)

@@ -100,6 +100,25 @@ def allowed_transitions() -> np.ndarray:
     return ok
 
 
+def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The best tag path of one sequence, ``[lines, tags]`` emissions -> ``[lines]`` tags: what
+    ``CRF.decode`` returns, in numpy. pytorch-crf loops over positions with small torch ops; with five
+    tags their per-call overhead is most of a page's decoding time (benchmarks/README.md)."""
+    n = len(emissions)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    score = start + emissions[0]
+    back = np.empty((max(n - 1, 0), emissions.shape[1]), dtype=np.int64)
+    for i in range(1, n):  # same sums in the same order as pytorch-crf's _viterbi_decode
+        nxt = score[:, None] + transitions + emissions[i][None, :]
+        back[i - 1] = nxt.argmax(0)
+        score = nxt.max(0)
+    path = [int((score + end).argmax())]
+    for row in back[::-1]:
+        path.append(int(row[path[-1]]))
+    return np.array(path[::-1], dtype=np.int64)
+
+
 class PageModel(nn.Module):
     """Line vectors -> page transformer -> CRF line tags and pairwise same-article log-odds."""
 
@@ -208,7 +227,8 @@ class PageModel(nn.Module):
                for w in wins]
         states = torch.from_numpy(stitch_logits(wins, per, n, best_window(wins, n)))[None]
         em = self.tag_head(states)
-        tags = np.asarray(self.crf.decode(em, torch.ones(1, n, dtype=torch.bool))[0], dtype=np.int64)
+        tags = viterbi(em[0].numpy(), self.crf.start_transitions.detach().numpy(),
+                       self.crf.transitions.detach().numpy(), self.crf.end_transitions.detach().numpy())
         topics = (self.topic_head(states)[0].softmax(-1).numpy() if self.topic_head is not None
                   else np.zeros((n, 0), dtype=np.float32))
         return PageDecoded(tags, self.pair_logits(states)[0].numpy(), topics)
