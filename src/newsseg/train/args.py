@@ -168,7 +168,8 @@ class RunConfig:
 
             RenderConfig.from_dict(self.data.ocr_render)
             if not tesseract_available():
-                raise ValueError(f"data.ocr_share > 0 needs tesseract with chi_sim data; {INSTALL_HINT}")
+                raise ValueError(f"data.ocr_share > 0 needs tesseract with chi_sim data; {INSTALL_HINT} "
+                                 "(or train without OCR'd pages: --set data.ocr_share=0)")
         hints = typing.get_type_hints(TrainingArguments)
         for key, value in self.training.items():
             if key not in hints:
