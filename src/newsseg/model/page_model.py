@@ -108,7 +108,7 @@ def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, e
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     score = start + emissions[0]
-    back = np.empty((max(n - 1, 0), emissions.shape[1]), dtype=np.int64)
+    back = np.empty((n - 1, emissions.shape[1]), dtype=np.int64)
     for i in range(1, n):  # same sums in the same order as pytorch-crf's _viterbi_decode
         nxt = score[:, None] + transitions + emissions[i][None, :]
         back[i - 1] = nxt.argmax(0)

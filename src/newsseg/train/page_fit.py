@@ -32,7 +32,7 @@ from newsseg.data.pages import Page
 from newsseg.model.linker import LearnedLinker
 from newsseg.model.lines import consistent_tags
 from newsseg.model.page_features import gold_line_targets, page_line_inputs
-from newsseg.model.page_model import PageModel, PageModelConfig
+from newsseg.model.page_model import PageDecoded, PageModel, PageModelConfig
 from newsseg.model.segmenter import Segmenter
 from newsseg.train.args import PageFitArguments
 
@@ -202,14 +202,17 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
 
 
 def decode_examples(model: PageModel, examples: Sequence[PageExample], topics: Sequence[str],
-                    link: dict[str, float] | None = None, hand: Any = None) -> list[Page]:
+                    link: dict[str, float] | None = None, hand: Any = None,
+                    decoded: Sequence[PageDecoded] | None = None) -> list[Page]:
     """Decode examples as :class:`~newsseg.model.segmenter.Segmenter` does with this page model
-    (``hand``: the model's fitted hand linker, used when ``use_links`` is off)."""
+    (``hand``: the model's fitted hand linker, used when ``use_links`` is off; ``decoded``: the
+    model's :meth:`~PageModel.decode` of each example, when the caller already has it)."""
     from newsseg.model.page_decoding import decode_with_page_model
 
+    decoded = decoded or [model.decode(ex.features) for ex in examples]
     return [decode_with_page_model(ex.page.id, ex.page.text, ex.char_index, ex.boundary_probs, ex.topic_probs,
-                                   topics, ex.lines, *model.decode(ex.features)[:2], model.cfg, link, hand)
-            for ex in examples]
+                                   topics, ex.lines, dec.tags, dec.logits, model.cfg, link, hand)
+            for ex, dec in zip(examples, decoded)]
 
 
 THRESHOLDS: tuple[float, ...] = tuple(np.round(np.arange(-3.0, 3.01, 0.5), 2))
@@ -293,8 +296,9 @@ def fit_topic_state_weight(model: PageModel, fit: Sequence[PageExample], seg: Se
     from newsseg.model.topic import assign_topics, line_topic_mass, topic_evidence
 
     topics = list(seg.config.topic_labels)
-    preds = decode_examples(model, fit, topics, seg.config.link, LearnedLinker.from_dict(seg.config.linker))
-    masses = [line_topic_mass(p, ex.char_index, ex.lines, model.decode(ex.features).topics) for p, ex in zip(preds, fit)]
+    decoded = [model.decode(ex.features) for ex in fit]  # once: tags and links for the pages, topics for the mix
+    preds = decode_examples(model, fit, topics, seg.config.link, LearnedLinker.from_dict(seg.config.linker), decoded)
+    masses = [line_topic_mass(p, ex.char_index, ex.lines, dec.topics) for p, ex, dec in zip(preds, fit, decoded)]
     ngram_weight = seg.ngram_topic_weight
     scores: dict[float, float] = {}
     for w in TOPIC_STATE_WEIGHTS:
