@@ -154,7 +154,9 @@ class PageModel(nn.Module):
         pos = torch.arange(x.shape[1], device=x.device).clamp(max=self.cfg.max_lines - 1)
         h = self.inp(x) + self.pos(pos)[None]
         if self.encoder is not None:
-            h = self.encoder(h, src_key_padding_mask=~mask)
+            # No padding (every page at inference): no mask, so attention takes the plain softmax; the
+            # masked kernel was a third of the page model's time at inference (benchmarks/README.md).
+            h = self.encoder(h, src_key_padding_mask=None if bool(mask.all()) else ~mask)
         return self.drop(h)
 
     def pair_logits(self, states: torch.Tensor) -> torch.Tensor:

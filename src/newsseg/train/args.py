@@ -107,7 +107,9 @@ class PageFitArguments:
     topic_loss_weight: float = field(default=0.5, metadata={
         "help": "Weight of the line topic loss (a topic head on the page states, read once per assembled article "
                 "and mixed with the encoder's votes at a weight fitted on the decoder-fit pages); 0: no topic head."})
-    epochs: float = field(default=8.0, metadata={"help": "Passes over the page model's training pages."})
+    epochs: float = field(default=8.0, metadata={
+        "help": "Passes over the page model's training pages (0 with warm_start: keep it as it is, e.g. before "
+                "an end-to-end step)."})
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate (linear decay)."})
     batch_size: int = field(default=16, metadata={"help": "Pages (crops of max_lines) per step."})
     seed: int = field(default=42, metadata={"help": "Seed of initialisation and crops."})
@@ -116,10 +118,28 @@ class PageFitArguments:
                 "fine-tuning on a few corrected pages of a new paper (data/ANNOTATION.md). Without fit pages its "
                 "fitted linking is kept as it is."})
 
+    end_to_end_pages: int = field(default=0, metadata={
+        "help": "After the page model is trained on a frozen encoder's line vectors, train the encoder and the page "
+                "model together (newsseg.train.end_to_end) on this many of the training pages (a seeded draw); "
+                "0: the encoder stays as it is."})
+    end_to_end_epochs: float = field(default=1.0, metadata={"help": "Passes over the end-to-end pages."})
+    end_to_end_learning_rate: float = field(default=1e-4, metadata={
+        "help": "AdamW peak learning rate of the end-to-end step (encoder and page model alike; linear decay)."})
+    end_to_end_batch_size: int = field(default=4, metadata={
+        "help": "Whole pages per end-to-end step (all their encoder windows in one batch)."})
+    end_to_end_token_loss_weight: float = field(default=1.0, metadata={
+        "help": "Weight of the encoder's own token loss beside the page model's: the decoder still reads its "
+                "token probabilities, so its heads must stay trained."})
+
     def __post_init__(self) -> None:
         from newsseg.data.encoding import check_line_split
 
         check_line_split(self.line_split)
+        if self.end_to_end_pages < 0 or self.end_to_end_batch_size < 1 or self.end_to_end_epochs <= 0:
+            raise ValueError("page_model.end_to_end_pages must be >= 0, end_to_end_batch_size >= 1 and "
+                             "end_to_end_epochs > 0")
+        if self.epochs < 0:
+            raise ValueError("page_model.epochs must be >= 0 (0: only with warm_start, to keep the page model as it is)")
 
 
 @dataclass

@@ -62,7 +62,12 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
     if not fit:  # a warm start without fit pages keeps the continued model's linking
         print(f"page model continued on {report['train_pages']} pages, its fitted linking kept; saved to {out}")
         return EXIT_OK
-    print(f"page model trained on {report['train_pages']} pages; decoder objective on {report['fit_pages']} fit "
+    if "end_to_end" in report:
+        e2e = report["end_to_end"]
+        print(f"encoder and page model trained end to end on {e2e['pages']} pages ({e2e['steps']} steps, "
+              f"{e2e['seconds']:.0f} s)")
+    trained = f"trained on {report['train_pages']} pages" if pa.epochs > 0 else "kept as it was (epochs=0)"
+    print(f"page model {trained}; decoder objective on {report['fit_pages']} fit "
           f"pages: pair head {report['objective_pair_head']:.4f}, stacked linker "
           f"{report.get('objective_stacked', float('nan')):.4f} ({'kept' if report['stacked'] else 'not kept'}); "
           f"saved to {out}")

@@ -323,9 +323,21 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
         raise ValueError("page_model.warm_start: the segmenter has no page model to continue")
     if not fit_pages and init is None:
         raise ValueError("a new page model needs decoder-fit pages to fit its linking on")
+    if args.epochs == 0 and init is None:
+        raise ValueError("page_model.epochs=0 keeps a page model as it is: only with warm_start")
     split = fit_split(seg, args)
-    train = line_sequences(seg, train_pages, cache, progress, split)
-    model = train_page_model(train, args, output_dir, progress, init=init, n_topics=len(seg.config.topic_labels))
+    report: dict[str, Any] = {"train_pages": len(train_pages)}
+    if args.epochs > 0:
+        train = line_sequences(seg, train_pages, cache, progress, split)
+        model = train_page_model(train, args, output_dir, progress, init=init, n_topics=len(seg.config.topic_labels))
+        report["train_pages"] = len(train)
+    else:  # only the end-to-end step below (if any) trains: no encoder pass over the training pages
+        model = PageModel(copy.deepcopy(init.cfg))
+        model.load_state_dict(init.state_dict())
+    if args.end_to_end_pages:
+        from newsseg.train.end_to_end import train_end_to_end
+
+        report["end_to_end"] = train_end_to_end(seg, model, train_pages, args, Path(output_dir) / "end-to-end", progress)
     linking: dict[str, Any] = {"linking": "kept from the model continued"}
     if fit_pages:
         fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)", split=split)
@@ -333,5 +345,5 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
         if model.topic_head is not None:
             linking["topic_state_weight"] = fit_topic_state_weight(model, fit, seg)
     seg.page_model = model
-    return {"train_pages": len(train), "fit_pages": len(fit_pages), **linking, "stacked": bool(model.cfg.stack),
+    return {**report, "fit_pages": len(fit_pages), **linking, "stacked": bool(model.cfg.stack),
             "warm_start": init is not None}
