@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from newsseg.data.encoding import IGNORE_INDEX, CharVocab, token_labels, training_windows
