@@ -46,7 +46,7 @@ def page_uncertainty(seg: Any, pages: Sequence[Page], batch_size: int = 16) -> l
             if lines:
                 tags = float(np.mean(1.0 - b[[a for a, _ in lines]].max(1)))
             if pm is not None and lines:
-                _, feats = page_line_inputs(page.text, enc.char_index, b, h, split)
+                _, feats = page_line_inputs(page.text, enc.char_index, b, h, split, pm.cfg.slot_features)
                 line_tags, logits, _ = pm.decode(feats)
                 frag = np.cumsum(np.isin(line_tags, (1, 3)) | (line_tags == 0))  # a new id at each B- or O
                 inside = line_tags > 0

@@ -6,7 +6,8 @@ character model understood of it) next to the 47 numbers of :func:`newsseg.model
 against the page's typical line, blank lines around it, punctuation, byline and lead cues, position).
 Lines are those of :func:`newsseg.model.lines.line_spans`, cut as the page model was trained
 (``PageModelConfig.line_split``): with ``"gutters"`` two columns read across on one OCR line are two
-lines here, with ``"spaces"`` every inner whitespace run starts a new piece.
+lines here, with ``"spaces"`` every inner whitespace run starts a new piece. A page model trained
+with ``slot_features`` also reads where each piece sits across its OCR line (:func:`slot_features`).
 """
 
 from __future__ import annotations
@@ -22,23 +23,55 @@ from newsseg.model.lines import N_FEATURES, consistent_tags, gold_line_tags, lin
 Lines = list[tuple[int, int]]
 
 
-def n_page_features(hidden_size: int) -> int:
-    """Width of a line vector for an encoder of ``hidden_size``."""
-    return hidden_size + N_FEATURES
+N_SLOT_FEATURES = 4
+
+
+def n_page_features(hidden_size: int, slots: bool = False) -> int:
+    """Width of a line vector for an encoder of ``hidden_size`` (with ``slots``: and the slot numbers)."""
+    return hidden_size + N_FEATURES + (N_SLOT_FEATURES if slots else 0)
+
+
+def slot_features(text: str, char_index: np.ndarray, lines: Lines) -> np.ndarray:
+    """Where each unit sits across its OCR line, ``[units, 4]``: its start offset in the line over the
+    page's wide lines, which piece of the line it is, how many pieces the line has, and whether it
+    has company.
+
+    An engine that reads straight across the columns writes one line per row of the page, each holding
+    a piece of every column; the same column's pieces come back every few units at the same offset.
+    Nothing else in a line vector says where across the page a piece lies. A line with one piece gets
+    offset 0: there the offset would only be its indentation, which on composed pages taught the model
+    a cue that narrow columns break (train/README.md, "Slot features").
+    """
+    if not lines:
+        return np.zeros((0, N_SLOT_FEATURES), dtype=np.float32)
+    starts = char_index[np.asarray([a for a, _ in lines], dtype=np.int64)]
+    newlines = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10)
+    row = np.searchsorted(newlines, starts)  # the OCR line (row of text) each unit starts on
+    row_start = np.where(row > 0, newlines[np.maximum(row - 1, 0)] + 1, 0)
+    offset = (starts - row_start).astype(np.float64)
+    bounds = np.r_[-1, newlines, len(text)]
+    wide = float(np.percentile(np.diff(bounds) - 1, 90)) or 1.0
+    first = np.r_[True, row[1:] != row[:-1]]
+    piece = np.arange(len(row)) - np.maximum.accumulate(np.where(first, np.arange(len(row)), 0))
+    count = np.bincount(row)[row]
+    return np.stack([np.where(count > 1, offset / wide, 0.0), np.minimum(piece, 8) / 8, np.minimum(count, 8) / 8,
+                     (count > 1).astype(np.float64)], axis=1).astype(np.float32)
 
 
 def page_line_inputs(text: str, char_index: np.ndarray, probs: np.ndarray, hidden: np.ndarray,
-                     split: str = "gutters") -> tuple[Lines, np.ndarray]:
-    """The page's lines (token ranges, cut by ``split``) and one float32 vector per line."""
+                     split: str = "gutters", slots: bool = False) -> tuple[Lines, np.ndarray]:
+    """The page's lines (token ranges, cut by ``split``) and one float32 vector per line (with ``slots``,
+    ending in :func:`slot_features`)."""
     lines = line_spans(text, char_index, split)
     if not lines:
-        return lines, np.zeros((0, hidden.shape[1] + N_FEATURES), dtype=np.float32)
+        return lines, np.zeros((0, n_page_features(hidden.shape[1], slots)), dtype=np.float32)
     a, b = np.asarray(lines, dtype=np.int64).T
     # Mean over [a, b) of each line at once; the odd slots of reduceat are the gaps between lines.
     padded = np.vstack([hidden, np.zeros((1, hidden.shape[1]), dtype=hidden.dtype)])
     pooled = np.add.reduceat(padded.astype(np.float64), np.stack([a, b], 1).ravel())[::2] / (b - a)[:, None]
     shape = line_features(text, char_index, probs, lines)
-    return lines, np.hstack([pooled, shape]).astype(np.float32)
+    extra = [slot_features(text, char_index, lines)] if slots else []
+    return lines, np.hstack([pooled, shape, *extra]).astype(np.float32)
 
 
 def gold_line_targets(gold: Page, enc: Encoded, lines: Sequence[tuple[int, int]],

@@ -73,6 +73,9 @@ class PageModelConfig:
     # How OCR lines are cut into the units it tags (newsseg.data.encoding.LINE_SPLITS); models saved
     # before the setting existed were trained on gutter-split lines.
     line_split: str = "gutters"
+    # Line vectors end in newsseg.model.page_features.slot_features (where a piece sits across its OCR
+    # line); False for models saved before they existed.
+    slot_features: bool = False
     n_topics: int = 0             # 0: no topic head (models saved before it existed)
     topic_loss_weight: float = 0.5
     # Log-linear share of the line states' topic against the encoder's token votes in an article's

@@ -340,7 +340,8 @@ class Segmenter:
         from newsseg.model.page_features import page_line_inputs
 
         assert self.page_model is not None
-        lines, feats = page_line_inputs(page.text, enc.char_index, b, h, self.page_model.cfg.line_split)
+        lines, feats = page_line_inputs(page.text, enc.char_index, b, h, self.page_model.cfg.line_split,
+                                        self.page_model.cfg.slot_features)
         dec = self.page_model.decode(feats)
         pred = decode_with_page_model(page.id, page.text, enc.char_index, b, t, self.config.topic_labels, lines,
                                       dec.tags, dec.logits, self.page_model.cfg, self.config.link,

@@ -104,6 +104,10 @@ class PageFitArguments:
         "help": "Units the page model tags: OCR lines cut 'none' (whole lines), 'gutters' (at 3+ spaces or a "
                 "column rule) or 'spaces' (at every inner space, so a headline glued to body text on one OCR "
                 "line is its own piece); newsseg.data.encoding.LINE_SPLITS."})
+    slot_features: bool = field(default=False, metadata={
+        "help": "Line vectors also say where each piece sits across its OCR line (offset, piece index, pieces on "
+                "the line): what an engine reading straight across the columns leaves to link "
+                "(newsseg.model.page_features.slot_features)."})
     topic_loss_weight: float = field(default=0.5, metadata={
         "help": "Weight of the line topic loss (a topic head on the page states, read once per assembled article "
                 "and mixed with the encoder's votes at a weight fitted on the decoder-fit pages); 0: no topic head."})

@@ -39,7 +39,7 @@ from torch import nn
 from newsseg.data.encoding import IGNORE_INDEX, best_window, token_labels, training_windows
 from newsseg.data.pages import Page
 from newsseg.model.lines import consistent_tags, line_features, line_spans
-from newsseg.model.page_features import gold_line_targets
+from newsseg.model.page_features import gold_line_targets, slot_features
 from newsseg.model.page_model import PageModel
 from newsseg.model.segmenter import Segmenter
 from newsseg.train.args import PageFitArguments
@@ -150,6 +150,8 @@ class EndToEndModel(nn.Module):
         rows, cols = torch.from_numpy(p.row0 + p.owner_row), torch.from_numpy(p.owner_col)
         a, b = p.crop
         shape = line_features(p.text, p.char_index, probs[rows, cols].numpy().astype(np.float64), p.lines)[a:b]
+        if self.page.cfg.slot_features:
+            shape = np.hstack([shape, slot_features(p.text, p.char_index, p.lines)[a:b]])
         pooled = pool_lines(hidden[rows, cols], p.lines[a:b])
         return torch.cat([pooled, torch.from_numpy(shape).to(pooled.dtype)], 1)
 

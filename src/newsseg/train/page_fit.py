@@ -56,10 +56,14 @@ class PageExample:
 
 
 def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16, progress: bool = True,
-                  desc: str = "page model: encoder pass", split: str | None = None) -> list[PageExample]:
+                  desc: str = "page model: encoder pass", split: str | None = None,
+                  slots: bool | None = None) -> list[PageExample]:
     """Run the encoder over gold pages (text only) and build their line vectors and targets, with lines
-    cut by ``split`` (default: as the segmenter's page model was trained, else at gutters)."""
+    cut by ``split`` and slot features if ``slots`` (default for both: as the segmenter's page model was
+    trained; without one, gutters and no slots)."""
     split = split or seg.line_split
+    if slots is None:
+        slots = seg.page_model is not None and seg.page_model.cfg.slot_features
     from tqdm.auto import tqdm
 
     topics = list(seg.config.topic_labels)
@@ -68,7 +72,7 @@ def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16, p
     for gold, (_, enc, b, t, h) in zip(golds, seg.page_states(texts, batch_size)):
         if b is None:
             continue
-        lines, feats = page_line_inputs(gold.text, enc.char_index, b, h, split)
+        lines, feats = page_line_inputs(gold.text, enc.char_index, b, h, split, slots)
         if not lines:
             continue
         out.append(PageExample(gold, enc.char_index, b, t, lines, feats, *gold_line_targets(gold, enc, lines, topics)))
@@ -87,7 +91,7 @@ class LineSeq:
 
 
 def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = None, progress: bool = True,
-                   split: str | None = None) -> list[LineSeq]:
+                   split: str | None = None, slots: bool | None = None) -> list[LineSeq]:
     """Training sequences of gold pages, read from ``cache`` (an ``.npz``) when it exists, else built and
     written there: the encoder pass over thousands of pages costs minutes, a re-run with other page-model
     settings need not repeat it. The cache name should say which encoder, pages and line split it holds."""
@@ -97,7 +101,8 @@ def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = N
         cuts = np.cumsum(np.concatenate([[0], lengths]))
         return [LineSeq(*(x[a:b] for x in arrays)) for a, b in zip(cuts[:-1], cuts[1:])]
     seqs = [LineSeq(ex.features, ex.tags, ex.articles, ex.spans, ex.topics)
-            for ex in page_examples(seg, golds, progress=progress, desc="page model: encoder pass (train)", split=split)]
+            for ex in page_examples(seg, golds, progress=progress, desc="page model: encoder pass (train)", split=split,
+                                    slots=slots)]
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, lengths=np.array([len(q.tags) for q in seqs]),
@@ -106,7 +111,7 @@ def line_sequences(seg: Segmenter, golds: Sequence[Page], cache: Path | None = N
 
 
 LINE_ARRAYS = ("features", "tags", "articles", "spans", "topics")  # LineSeq's fields, as the cache stores them
-CACHE_VERSION = "lines-v3"  # bump when line vectors or targets change: older caches are then not read
+CACHE_VERSION = "lines-v4"  # bump when line vectors or targets change: older caches are then not read
 
 
 def fit_split(seg: Segmenter, args: PageFitArguments) -> str:
@@ -114,13 +119,20 @@ def fit_split(seg: Segmenter, args: PageFitArguments) -> str:
     return seg.line_split if args.warm_start and seg.page_model is not None else args.line_split
 
 
-def cache_key(model_dir: str | Path, files: Sequence[str | Path], split: str = "gutters") -> str:
+def fit_slots(seg: Segmenter, args: PageFitArguments) -> bool:
+    """Whether a page-model fit's line vectors carry slot features: a warm start keeps the continued model's."""
+    if args.warm_start and seg.page_model is not None:
+        return seg.page_model.cfg.slot_features
+    return args.slot_features
+
+
+def cache_key(model_dir: str | Path, files: Sequence[str | Path], split: str = "gutters", slots: bool = False) -> str:
     """A name for the sequences of ``files`` under the encoder in ``model_dir`` (content hashes) with
-    lines cut by ``split``."""
+    lines cut by ``split`` (and slot features if ``slots``)."""
     import hashlib
 
     h = hashlib.sha1(CACHE_VERSION.encode())
-    h.update(split.encode())
+    h.update(split.encode() + (b"+slots" if slots else b""))
     for f in [Path(model_dir) / "model.safetensors", *map(Path, files)]:
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
@@ -186,6 +198,7 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
         cfg = PageModelConfig(n_features=x.shape[1], hidden=args.hidden, layers=args.layers, heads=args.heads,
                               ff=2 * args.hidden, max_lines=args.max_lines, link_loss_weight=args.link_loss_weight,
                               cross_fragment_only=args.cross_fragment_only, line_split=args.line_split,
+                              slot_features=args.slot_features,
                               n_topics=n_topics if args.topic_loss_weight > 0 else 0,
                               topic_loss_weight=args.topic_loss_weight,
                               mean=x.mean(0).tolist(), std=np.where(std > 1e-6, std, 1.0).tolist())
@@ -325,10 +338,10 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
         raise ValueError("a new page model needs decoder-fit pages to fit its linking on")
     if args.epochs == 0 and init is None:
         raise ValueError("page_model.epochs=0 keeps a page model as it is: only with warm_start")
-    split = fit_split(seg, args)
+    split, slots = fit_split(seg, args), fit_slots(seg, args)
     report: dict[str, Any] = {"train_pages": len(train_pages)}
     if args.epochs > 0:
-        train = line_sequences(seg, train_pages, cache, progress, split)
+        train = line_sequences(seg, train_pages, cache, progress, split, slots)
         model = train_page_model(train, args, output_dir, progress, init=init, n_topics=len(seg.config.topic_labels))
         report["train_pages"] = len(train)
     else:  # only the end-to-end step below (if any) trains: no encoder pass over the training pages
@@ -340,7 +353,8 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
         report["end_to_end"] = train_end_to_end(seg, model, train_pages, args, Path(output_dir) / "end-to-end", progress)
     linking: dict[str, Any] = {"linking": "kept from the model continued"}
     if fit_pages:
-        fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)", split=split)
+        fit = page_examples(seg, fit_pages, progress=progress, desc="page model: encoder pass (fit)", split=split,
+                            slots=slots)
         linking = fit_linking(model, fit, seg.config.topic_labels, seg.config.link)
         if model.topic_head is not None:
             linking["topic_state_weight"] = fit_topic_state_weight(model, fit, seg)

@@ -209,7 +209,7 @@ def _fit_page_model(seg: Segmenter, config: RunConfig, out: Path, fit_pages: lis
     files = compose_split(data, page_dir, "train") + ([str(out / "ocr-train.jsonl")]
                                                       if (out / "ocr-train.jsonl").exists() else [])
     pages = [p for f in files for p in read_pages(f, topics=None)]
-    return fit_page_model(seg, pages, fit_pages, pc, page_dir / "trainer", progress, cache=page_dir / f"train-lines-{CACHE_VERSION}-{pc.line_split}.npz")
+    return fit_page_model(seg, pages, fit_pages, pc, page_dir / "trainer", progress, cache=page_dir / f"train-lines-{CACHE_VERSION}-{pc.line_split}{'-slots' if pc.slot_features else ''}.npz")
 
 
 def train(config: RunConfig, output_dir: str | os.PathLike[str]) -> dict[str, Any]:
