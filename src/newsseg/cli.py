@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 from newsseg.paths import shipped_model_dir
 from newsseg.predict import predict_files, predict_isolated, read_reporting
