@@ -24,28 +24,25 @@ class StageClock:
         self.batches: list[dict[str, Any]] = []
         self.windows = 0
         self._t0 = 0.0
-        # Inside the page model step: the page model's own forward pass (PageModel.decode: page
-        # transformer, CRF Viterbi, pair and topic heads), the rest being line vectors and linking.
-        self.page_forward = 0.0
+        # Parts of a stage, not stages of their own (they are not added to predict's total): inside the
+        # page model step, its own forward pass (PageModel.decode: page transformer, CRF Viterbi, pair and
+        # topic heads), the rest being line vectors and linking.
+        self.inner: dict[str, float] = {"page forward": 0.0}
 
-    def _wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @property
+    def page_forward(self) -> float:
+        """Seconds of the page model's own forward passes (part of the ``page model`` stage)."""
+        return self.inner["page forward"]
+
+    def _wrap(self, name: str, fn: Callable[..., Any], into: dict[str, float] | None = None) -> Callable[..., Any]:
+        totals = self.seconds if into is None else into
+
         def timed(*args: Any, **kwargs: Any) -> Any:
             t = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.seconds[name] += time.perf_counter() - t
-        return timed
-
-    def _timed_page_forward(self) -> Callable[..., Any]:
-        decode = self.seg.page_model.decode
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return decode(*args, **kwargs)
-            finally:
-                self.page_forward += time.perf_counter() - t
+                totals[name] += time.perf_counter() - t
         return timed
 
     def _pre(self, module: Any, args: Any, kwargs: dict[str, Any]) -> None:
@@ -75,7 +72,8 @@ class StageClock:
                 self.seconds["page model"] = 0.0
                 stack.enter_context(mock.patch.object(self.seg, "_decode_with_page_model",
                                                       self._wrap("page model", self.seg._decode_with_page_model)))
-                stack.enter_context(mock.patch.object(self.seg.page_model, "decode", self._timed_page_forward()))
+                stack.enter_context(mock.patch.object(self.seg.page_model, "decode",
+                                                      self._wrap("page forward", self.seg.page_model.decode, self.inner)))
             stack.callback(self.seg.model.register_forward_pre_hook(self._pre, with_kwargs=True).remove)
             stack.callback(self.seg.model.register_forward_hook(self._post).remove)
             yield self

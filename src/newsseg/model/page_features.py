@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from newsseg.data.encoding import IGNORE_INDEX, Encoded, token_labels
+from newsseg.data.encoding import IGNORE_INDEX, Encoded, codepoints, token_labels
 from newsseg.data.pages import Page
 from newsseg.model.lines import N_FEATURES, consistent_tags, gold_line_tags, line_features, line_spans
 
@@ -45,7 +45,7 @@ def slot_features(text: str, char_index: np.ndarray, lines: Lines) -> np.ndarray
     if not lines:
         return np.zeros((0, N_SLOT_FEATURES), dtype=np.float32)
     starts = char_index[np.asarray([a for a, _ in lines], dtype=np.int64)]
-    newlines = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10)
+    newlines = np.flatnonzero(codepoints(text) == 10)
     row = np.searchsorted(newlines, starts)  # the OCR line (row of text) each unit starts on
     row_start = np.where(row > 0, newlines[np.maximum(row - 1, 0)] + 1, 0)
     offset = (starts - row_start).astype(np.float64)
@@ -56,6 +56,14 @@ def slot_features(text: str, char_index: np.ndarray, lines: Lines) -> np.ndarray
     count = np.bincount(row)[row]
     return np.stack([np.where(count > 1, offset / wide, 0.0), np.minimum(piece, 8) / 8, np.minimum(count, 8) / 8,
                      (count > 1).astype(np.float64)], axis=1).astype(np.float32)
+
+
+def line_shape(text: str, char_index: np.ndarray, probs: np.ndarray, lines: Lines, slots: bool = False) -> np.ndarray:
+    """The part of each line's vector that is not the encoder's pooled states: the 47 numbers of
+    :func:`~newsseg.model.lines.line_features` (from the encoder's boundary ``probs``), then with
+    ``slots`` the :func:`slot_features`. One definition for inference and end-to-end training."""
+    shape = line_features(text, char_index, probs, lines)
+    return np.hstack([shape, slot_features(text, char_index, lines)]) if slots else shape
 
 
 def page_line_inputs(text: str, char_index: np.ndarray, probs: np.ndarray, hidden: np.ndarray,
@@ -69,9 +77,7 @@ def page_line_inputs(text: str, char_index: np.ndarray, probs: np.ndarray, hidde
     # Mean over [a, b) of each line at once; the odd slots of reduceat are the gaps between lines.
     padded = np.vstack([hidden, np.zeros((1, hidden.shape[1]), dtype=hidden.dtype)])
     pooled = np.add.reduceat(padded.astype(np.float64), np.stack([a, b], 1).ravel())[::2] / (b - a)[:, None]
-    shape = line_features(text, char_index, probs, lines)
-    extra = [slot_features(text, char_index, lines)] if slots else []
-    return lines, np.hstack([pooled, shape, *extra]).astype(np.float32)
+    return lines, np.hstack([pooled, line_shape(text, char_index, probs, lines, slots)]).astype(np.float32)
 
 
 def gold_line_targets(gold: Page, enc: Encoded, lines: Sequence[tuple[int, int]],

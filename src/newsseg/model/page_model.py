@@ -122,6 +122,13 @@ def viterbi(emissions: np.ndarray, start: np.ndarray, transitions: np.ndarray, e
     return np.array(path[::-1], dtype=np.int64)
 
 
+def random_line_window(rng: np.random.Generator, n: int, max_lines: int) -> tuple[int, int]:
+    """Lines ``[a, b)`` of a random window of at most ``max_lines`` of a page's ``n`` lines (what the
+    model reads at once); ``rng`` is drawn only when the page is longer than that."""
+    a = int(rng.integers(0, n - max_lines + 1)) if n > max_lines else 0
+    return a, a + min(n, max_lines)
+
+
 class PageModel(nn.Module):
     """Line vectors -> page transformer -> CRF line tags and pairwise same-article log-odds."""
 

@@ -354,6 +354,11 @@ class Segmenter:
         return self.page_model.cfg.line_split if self.page_model is not None else "gutters"
 
     @property
+    def slot_features(self) -> bool:
+        """Whether the page model's line vectors carry slot features (False without a page model)."""
+        return self.page_model is not None and self.page_model.cfg.slot_features
+
+    @property
     def ngram_topic_weight(self) -> float:
         """Weight of the article n-gram topic model in an article's topic (0 without one)."""
         return float(self.config.article_topic.get("weight", 0.5)) if self.article_topic is not None else 0.0

@@ -38,9 +38,9 @@ from torch import nn
 
 from newsseg.data.encoding import IGNORE_INDEX, best_window, token_labels, training_windows
 from newsseg.data.pages import Page
-from newsseg.model.lines import consistent_tags, line_features, line_spans
-from newsseg.model.page_features import gold_line_targets, slot_features
-from newsseg.model.page_model import PageModel
+from newsseg.model.lines import consistent_tags, line_spans
+from newsseg.model.page_features import gold_line_targets, line_shape
+from newsseg.model.page_model import PageModel, random_line_window
 from newsseg.model.segmenter import Segmenter
 from newsseg.train.args import PageFitArguments
 
@@ -104,9 +104,7 @@ class PageWindowSet(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> PageWindows:
         p = self.pages[i]
-        n = len(p.lines)
-        a = int(self.rng.integers(0, n - self.max_lines + 1)) if n > self.max_lines else 0
-        return replace(p, crop=(a, a + min(n, self.max_lines)))
+        return replace(p, crop=random_line_window(self.rng, len(p.lines), self.max_lines))
 
 
 def collate_pages(items: list[PageWindows]) -> dict[str, Any]:
@@ -149,9 +147,8 @@ class EndToEndModel(nn.Module):
         """One page's line vectors over its crop: pooled hidden states (with gradient) + line shape."""
         rows, cols = torch.from_numpy(p.row0 + p.owner_row), torch.from_numpy(p.owner_col)
         a, b = p.crop
-        shape = line_features(p.text, p.char_index, probs[rows, cols].numpy().astype(np.float64), p.lines)[a:b]
-        if self.page.cfg.slot_features:
-            shape = np.hstack([shape, slot_features(p.text, p.char_index, p.lines)[a:b]])
+        shape = line_shape(p.text, p.char_index, probs[rows, cols].numpy().astype(np.float64), p.lines,
+                           self.page.cfg.slot_features)[a:b]
         pooled = pool_lines(hidden[rows, cols], p.lines[a:b])
         return torch.cat([pooled, torch.from_numpy(shape).to(pooled.dtype)], 1)
 

@@ -15,7 +15,7 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
     from newsseg.data.pages import PageFormatError, read_pages
     from newsseg.model.segmenter import ModelLoadError, Segmenter
     from newsseg.train.args import PageFitArguments, build_from_pairs
-    from newsseg.train.page_fit import cache_key, fit_page_model, fit_slots, fit_split
+    from newsseg.train.page_fit import cache_key, fit_line_inputs, fit_page_model
     from newsseg.train.score_fit import fit_score_calibration
 
     try:
@@ -47,7 +47,7 @@ def cmd_fit_page_model(args: argparse.Namespace) -> int:
         seg.save_pretrained(out)
         print(f"page model linking re-fitted on {len(examples)} pages: {json.dumps(linking)}; saved to {out}")
         return EXIT_OK
-    cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train, fit_split(seg, pa), fit_slots(seg, pa))}.npz"
+    cache = None if args.no_cache else Path(args.cache_dir) / f"{cache_key(args.model, args.train, *fit_line_inputs(seg, pa))}.npz"
     try:
         report = fit_page_model(seg, train, fit, pa, out / "page-trainer", progress=not args.quiet, cache=cache)
     except ValueError as e:

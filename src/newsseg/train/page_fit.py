@@ -32,7 +32,7 @@ from newsseg.data.pages import Page
 from newsseg.model.linker import LearnedLinker
 from newsseg.model.lines import consistent_tags
 from newsseg.model.page_features import gold_line_targets, page_line_inputs
-from newsseg.model.page_model import PageDecoded, PageModel, PageModelConfig
+from newsseg.model.page_model import PageDecoded, PageModel, PageModelConfig, random_line_window
 from newsseg.model.segmenter import Segmenter
 from newsseg.train.args import PageFitArguments
 
@@ -62,8 +62,7 @@ def page_examples(seg: Segmenter, golds: Sequence[Page], batch_size: int = 16, p
     cut by ``split`` and slot features if ``slots`` (default for both: as the segmenter's page model was
     trained; without one, gutters and no slots)."""
     split = split or seg.line_split
-    if slots is None:
-        slots = seg.page_model is not None and seg.page_model.cfg.slot_features
+    slots = seg.slot_features if slots is None else slots
     from tqdm.auto import tqdm
 
     topics = list(seg.config.topic_labels)
@@ -114,16 +113,19 @@ LINE_ARRAYS = ("features", "tags", "articles", "spans", "topics")  # LineSeq's f
 CACHE_VERSION = "lines-v4"  # bump when line vectors or targets change: older caches are then not read
 
 
-def fit_split(seg: Segmenter, args: PageFitArguments) -> str:
-    """The line split a page-model fit uses: a warm start keeps the continued model's own."""
-    return seg.line_split if args.warm_start and seg.page_model is not None else args.line_split
-
-
-def fit_slots(seg: Segmenter, args: PageFitArguments) -> bool:
-    """Whether a page-model fit's line vectors carry slot features: a warm start keeps the continued model's."""
+def fit_line_inputs(seg: Segmenter, args: PageFitArguments) -> tuple[str, bool]:
+    """The line split and slot features of a page-model fit's line vectors: a warm start keeps the
+    continued model's own, a new model takes ``args``'."""
     if args.warm_start and seg.page_model is not None:
-        return seg.page_model.cfg.slot_features
-    return args.slot_features
+        return seg.line_split, seg.slot_features
+    return args.line_split, args.slot_features
+
+
+def copy_page_model(model: PageModel) -> PageModel:
+    """A new page model with ``model``'s config (a copy) and weights."""
+    out = PageModel(copy.deepcopy(model.cfg))
+    out.load_state_dict(model.state_dict())
+    return out
 
 
 def cache_key(model_dir: str | Path, files: Sequence[str | Path], split: str = "gutters", slots: bool = False) -> str:
@@ -151,8 +153,7 @@ class LineCrops(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict[str, np.ndarray]:
         ex = self.examples[i]
         n = len(ex.tags)
-        a = int(self.rng.integers(0, n - self.max_lines + 1)) if self.random and n > self.max_lines else 0
-        b = a + min(n, self.max_lines)
+        a, b = random_line_window(self.rng, n, self.max_lines) if self.random else (0, min(n, self.max_lines))
         return {"features": ex.features[a:b], "tags": consistent_tags(ex.tags[a:b]), "articles": ex.articles[a:b],
                 "spans": ex.spans[a:b], "topics": ex.topics[a:b]}
 
@@ -190,8 +191,7 @@ def train_page_model(train: Sequence[LineSeq | PageExample], args: PageFitArgume
 
     torch.manual_seed(args.seed)
     if init is not None:
-        model = PageModel(copy.deepcopy(init.cfg))
-        model.load_state_dict(init.state_dict())
+        model = copy_page_model(init)
     else:
         x = np.vstack([ex.features for ex in train]).astype(np.float64)
         std = x.std(0)
@@ -338,15 +338,14 @@ def fit_page_model(seg: Segmenter, train_pages: Sequence[Page], fit_pages: Seque
         raise ValueError("a new page model needs decoder-fit pages to fit its linking on")
     if args.epochs == 0 and init is None:
         raise ValueError("page_model.epochs=0 keeps a page model as it is: only with warm_start")
-    split, slots = fit_split(seg, args), fit_slots(seg, args)
+    split, slots = fit_line_inputs(seg, args)
     report: dict[str, Any] = {"train_pages": len(train_pages)}
     if args.epochs > 0:
         train = line_sequences(seg, train_pages, cache, progress, split, slots)
         model = train_page_model(train, args, output_dir, progress, init=init, n_topics=len(seg.config.topic_labels))
         report["train_pages"] = len(train)
     else:  # only the end-to-end step below (if any) trains: no encoder pass over the training pages
-        model = PageModel(copy.deepcopy(init.cfg))
-        model.load_state_dict(init.state_dict())
+        model = copy_page_model(init)
     if args.end_to_end_pages:
         from newsseg.train.end_to_end import train_end_to_end
 
